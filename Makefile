@@ -1,0 +1,57 @@
+# The Normalization Book · 정규화 교과서
+#   make book   create .venv, install everything, build the HTML book into _build/html
+#   make test   everything CI checks: normlib tests, book integrity, strict nbval, strict build
+#   make serve  serve _build/html on http://localhost:8000
+#   make execute [NB=book/ko/03_batch_norm.ipynb]   re-execute notebooks in place (all by default)
+
+SHELL   := /bin/bash
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+ASSETS  := node_modules/.installed
+NB      ?= $(sort $(wildcard book/ko/*.ipynb book/en/*.ipynb))
+JOBS    ?= 2
+PORT    ?= 8000
+
+.PHONY: book html test serve execute clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+html: $(STAMP) $(ASSETS)
+	rm -rf _build/html _build/.doctrees
+	$(BIN)/jupyter-book build . --builder html --warningiserror --nitpick --keep-going
+
+book: html
+	@echo
+	@echo "The book is built. Open $(CURDIR)/_build/html/index.html"
+	@echo "or run 'make serve' and visit http://localhost:$(PORT)/"
+
+test: $(STAMP) $(ASSETS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile \
+	    --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
+	    tests book/ko book/en
+
+serve:
+	@test -f _build/html/index.html || { echo "No built book yet: run 'make book' first."; exit 1; }
+	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+execute: $(STAMP)
+	@for nb in $(NB); do \
+	  echo "executing $$nb"; \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	      --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False \
+	      --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
+	done
+
+clean:
+	rm -rf _build .pytest_cache
