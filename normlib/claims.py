@@ -1,0 +1,102 @@
+"""Executed claims: every factual statement a chapter makes is checked by code.
+
+``claim(text, condition)`` prints ``✓ text`` when ``condition`` holds and raises
+:class:`ClaimFailed` when it does not, so the notebook (and CI) fails.  ``summary()`` lists the
+claims checked since the last ``setup()``; each chapter ends with it.
+"""
+
+import html
+import math
+import numbers
+
+from . import i18n
+
+_checked = []
+
+
+class ClaimFailed(AssertionError):
+    """A chapter stated something that its code does not confirm."""
+
+
+def _as_bool(condition):
+    """Accept Python/NumPy booleans and one-element tensors; refuse anything ambiguous."""
+    if isinstance(condition, bool):
+        return condition
+    if hasattr(condition, "numel") and hasattr(condition, "item"):  # torch.Tensor
+        if condition.numel() != 1:
+            raise TypeError(
+                "claim(condition=...) needs a single truth value, got a tensor with "
+                f"{condition.numel()} elements; reduce it first, e.g. with .all()")
+        condition = condition.item()
+    elif hasattr(condition, "shape") and getattr(condition, "shape", ()) not in ((), (1,)):
+        raise TypeError(
+            "claim(condition=...) needs a single truth value, got an array of shape "
+            f"{condition.shape}; reduce it first, e.g. with .all()")
+    if hasattr(condition, "item"):
+        condition = condition.item()
+    if isinstance(condition, bool):
+        return condition
+    raise TypeError(f"claim(condition=...) must be a bool, got {type(condition).__name__}")
+
+
+def claim(text, condition, detail=None):
+    """Check ``condition`` and show the reader ``✓ text`` (plus ``detail`` if given).
+
+    ``detail`` is a short string of the measured numbers, already rounded, e.g.
+    ``f"max |error| < 1e-12"`` (print bounds, not rounding noise, so stored outputs reproduce).
+    On failure the notebook stops with :class:`ClaimFailed`.  Returns nothing, so a claim at the
+    end of a cell adds no ``Out[...]`` line.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise TypeError("claim(text=...) must be a non-empty string")
+    ok = _as_bool(condition)
+    line = f"✓ {text}" + (f"  [{detail}]" if detail else "")
+    if not ok:
+        raise ClaimFailed(i18n.tr("claim_failed", text=text) + (f"  [{detail}]" if detail else ""))
+    _checked.append(text)
+    print(line)
+
+
+def reset():
+    """Forget the claims checked so far (``setup()`` calls this)."""
+    _checked.clear()
+
+
+def checked():
+    """The texts of the claims checked since the last ``setup()``, in order."""
+    return list(_checked)
+
+
+class Summary:
+    """The end-of-chapter box: plain text for nbval and terminals, HTML for the book."""
+
+    def __init__(self, texts):
+        self.texts = list(texts)
+
+    def _title(self):
+        return i18n.tr("claims_title", n=len(self.texts))
+
+    def __repr__(self):
+        if not self.texts:
+            return i18n.tr("claims_none")
+        lines = [self._title()] + [f"  {i}. ✓ {t}" for i, t in enumerate(self.texts, 1)]
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        items = "".join(f"<li>✓ {html.escape(t)}</li>" for t in self.texts)
+        return (f'<div class="admonition tip nl-claims"><p class="admonition-title">'
+                f"{html.escape(self._title())}</p><ol>{items}</ol></div>")
+
+
+def summary():
+    """The box that ends a chapter, listing every claim it verified."""
+    return Summary(_checked)
+
+
+def close(a, b, rel=1e-9, abs=0.0):
+    """``math.isclose`` for plain numbers or one-element tensors; a small helper for claims."""
+    a = float(a.item() if hasattr(a, "item") else a)
+    b = float(b.item() if hasattr(b, "item") else b)
+    if not all(isinstance(v, numbers.Real) for v in (a, b)):
+        raise TypeError("close() compares real numbers")
+    return math.isclose(a, b, rel_tol=rel, abs_tol=abs)

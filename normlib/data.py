@@ -1,0 +1,39 @@
+"""Data the chapters use: generated or shipped with a package, never downloaded."""
+
+from collections import namedtuple
+
+import numpy as np
+import torch
+
+Split = namedtuple("Split", "X_train y_train X_test y_test")
+
+
+def digits(n_test=500, seed=0, device=None, dtype=torch.float32):
+    """scikit-learn's 8×8 handwritten digits (1,797 images, 10 classes), shipped with the package.
+
+    Returns a :class:`Split` of flat 64-pixel inputs, standardized with the *training* set's
+    per-pixel mean and standard deviation (constant pixels are left at 0), and integer labels.
+    The split is a fixed random permutation drawn from ``seed``.
+    """
+    from sklearn.datasets import load_digits
+    if isinstance(n_test, bool) or not isinstance(n_test, int) or not 0 < n_test < 1797:
+        raise ValueError(f"n_test must be an int between 1 and 1796, got {n_test!r}")
+    X, y = load_digits(return_X_y=True)
+    order = np.random.default_rng(seed).permutation(len(X))
+    test, train = order[:n_test], order[n_test:]
+    mean, std = X[train].mean(0), X[train].std(0)
+    std[std == 0] = 1.0
+    X = (X - mean) / std
+    as_x = lambda a: torch.as_tensor(a, dtype=dtype, device=device)
+    as_y = lambda a: torch.as_tensor(a, dtype=torch.long, device=device)
+    return Split(as_x(X[train]), as_y(y[train]), as_x(X[test]), as_y(y[test]))
+
+
+def minibatches(n, batch_size, generator):
+    """Endless shuffled mini-batch index tensors over ``n`` samples (a new permutation per epoch)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    while True:
+        perm = torch.randperm(n, generator=generator)
+        for start in range(0, n - batch_size + 1, batch_size):  # drop the ragged last batch
+            yield perm[start:start + batch_size]

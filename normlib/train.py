@@ -1,0 +1,89 @@
+"""A small, honest training loop for classifiers: SGD, mini-batches, periodic test accuracy."""
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .data import minibatches
+
+
+@dataclass
+class History:
+    """What a run measured: test accuracy every ``eval_every`` steps, and whether it diverged."""
+    steps: list = field(default_factory=list)
+    test_acc: list = field(default_factory=list)
+    train_loss: list = field(default_factory=list)
+    diverged_at: int | None = None     # first step whose loss was not finite
+
+    @property
+    def diverged(self):
+        return self.diverged_at is not None
+
+    def final_accuracy(self, last=5):
+        """Mean test accuracy of the last ``last`` evaluations (NaN if the run diverged)."""
+        if self.diverged or not self.test_acc:
+            return math.nan
+        tail = self.test_acc[-last:]
+        return sum(tail) / len(tail)
+
+    def steps_to_reach(self, target, window=3):
+        """First step at which the mean of the last ``window`` evaluations reaches ``target``.
+
+        The moving average keeps one lucky evaluation from counting.  None if never reached.
+        """
+        for i in range(len(self.test_acc)):
+            recent = self.test_acc[max(0, i - window + 1):i + 1]
+            if sum(recent) / len(recent) >= target:
+                return self.steps[i]
+        return None
+
+
+def accuracy(model, X, y):
+    """Fraction of correct predictions, in evaluation mode, without gradients."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = model(X)
+    model.train(was_training)
+    if not torch.isfinite(out).all():
+        return math.nan
+    return (out.argmax(1) == y).float().mean().item()
+
+
+def train_classifier(model, data, steps, lr, batch_size=64, momentum=0.9, eval_every=10,
+                     seed=0, decay=True):
+    """Train ``model`` on ``data`` (a :class:`normlib.data.Split`) with SGD and cross-entropy.
+
+    The learning rate decays linearly from ``lr`` to 0 over ``steps`` when ``decay`` is true.
+    Mini-batches come from a generator seeded with ``seed``.  A run whose loss stops being finite
+    is marked diverged and stopped: such a run never recovers.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    if not (isinstance(lr, (int, float)) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
+        raise ValueError(f"eval_every must be a positive int, got {eval_every!r}")
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    batches = minibatches(len(data.X_train), batch_size, torch.Generator().manual_seed(seed))
+    history = History()
+    model.train()
+    for step in range(1, steps + 1):
+        if decay:
+            for group in optimizer.param_groups:
+                group["lr"] = lr * (1 - (step - 1) / steps)
+        idx = next(batches)
+        loss = nn.functional.cross_entropy(model(data.X_train[idx]), data.y_train[idx])
+        if not torch.isfinite(loss):
+            history.diverged_at = step
+            break
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if step % eval_every == 0:
+            history.steps.append(step)
+            history.test_acc.append(accuracy(model, data.X_test, data.y_test))
+            history.train_loss.append(loss.item())
+    return history

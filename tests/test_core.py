@@ -1,0 +1,119 @@
+"""setup(), claims, translations, the Hangul font."""
+
+import subprocess
+import sys
+
+import matplotlib
+import pytest
+import torch
+
+import normlib as nl
+from normlib import claims, i18n
+from normlib.fonts import hangul_font_files
+
+
+def test_setup_seeds_and_sets_language(capsys):
+    nl.setup(lang="ko", seed=3)
+    a = torch.rand(3)
+    nl.setup(lang="ko", seed=3)
+    assert torch.equal(a, torch.rand(3))
+    assert "한국어" in capsys.readouterr().out
+    assert nl.tr("loss") == "손실"
+    nl.setup(lang="en", seed=0)
+    assert nl.tr("loss") == "loss"
+    assert torch.get_num_threads() == 1
+    assert nl.device().type == "cpu"
+
+
+@pytest.mark.parametrize("kwargs,exc,word", [
+    (dict(lang="fr"), ValueError, "lang"),
+    (dict(seed=-1), ValueError, "seed"),
+    (dict(seed=1.5), ValueError, "seed"),
+    (dict(threads=0), ValueError, "threads"),
+    (dict(device="tpu"), ValueError, "device"),
+    (dict(device=3), TypeError, "device"),
+])
+def test_setup_bad_arguments(kwargs, exc, word):
+    with pytest.raises(exc, match=word):
+        nl.setup(quiet=True, **kwargs)
+
+
+def test_cuda_requested_without_cuda_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="CUDA"):
+        nl.setup(device="cuda", quiet=True)
+
+
+def test_claim_prints_check_and_records(capsys):
+    nl.setup(lang="en", quiet=True)
+    assert nl.claim("two is more than one", 2 > 1, detail="2 > 1") is None
+    assert capsys.readouterr().out == "✓ two is more than one  [2 > 1]\n"
+    nl.claim("a one-element tensor works", torch.tensor(True))
+    assert claims.checked() == ["two is more than one", "a one-element tensor works"]
+    text = repr(nl.summary())
+    assert "2 claims" in text and "1. ✓ two is more than one" in text
+    assert "<li>✓ a one-element tensor works</li>" in nl.summary()._repr_html_()
+
+
+def test_claim_fails_loudly():
+    nl.setup(lang="ko", quiet=True)
+    with pytest.raises(nl.ClaimFailed, match="확인 실패: 거짓"):
+        nl.claim("거짓", 1 > 2)
+    assert claims.checked() == []
+
+
+@pytest.mark.parametrize("condition", [torch.tensor([True, True]), "yes", 1, None])
+def test_claim_refuses_ambiguous_conditions(condition):
+    with pytest.raises(TypeError, match="condition"):
+        nl.claim("text", condition)
+
+
+def test_summary_is_reset_by_setup():
+    nl.setup(quiet=True)
+    nl.claim("x", True)
+    nl.setup(quiet=True)
+    assert repr(nl.summary()) == i18n.tr("claims_none")
+
+
+def test_every_string_has_both_languages():
+    for key, entry in i18n.STRINGS.items():
+        assert set(entry) == {"ko", "en"}, key
+        assert all(entry.values()), key
+
+
+def test_pick_follows_language():
+    i18n.set_language("ko")
+    assert nl.pick("가", "a") == "가"
+    i18n.set_language("en")
+    assert nl.pick("가", "a") == "a"
+
+
+def test_hangul_font_draws_hangul_without_missing_glyphs(tmp_path, recwarn):
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    nl.setup(lang="ko", quiet=True)
+    assert all(p.is_file() for p in hangul_font_files())
+    fig, ax = plt.subplots()
+    ax.set_title("배치 정규화 −1")
+    fig.savefig(tmp_path / "k.png")
+    plt.close(fig)
+    glyph_warnings = [w for w in recwarn if "Glyph" in str(w.message)]
+    assert not glyph_warnings, glyph_warnings
+    from matplotlib.font_manager import findfont, FontProperties
+    assert "NanumGothic" in findfont(FontProperties(family="NanumGothic"))
+
+
+def test_font_lookup_does_not_import_koreanize_matplotlib():
+    # koreanize_matplotlib imports distutils, which Python 3.12 removed; we must only read its files
+    code = ("import sys, normlib.fonts as f; f.hangul_font_files(); "
+            "assert 'koreanize_matplotlib' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_pad_counts_hangul_as_two_columns():
+    assert i18n.display_width("배치 BN") == 7
+    assert nl.pad("배치", 6) == "배치  " and nl.pad("ab", 4, ">") == "  ab"
+    assert nl.pad("toolong", 3) == "toolong"
+    with pytest.raises(ValueError, match="align"):
+        nl.pad("x", 3, "^")

@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+import normlib as nl
+from normlib.functional import moments, normalize, standardize
+
+
+@pytest.mark.parametrize("dims", [(0,), (0, 2, 3), (1, 2, 3), (2, 3), (-1,), 1])
+def test_normalize_gives_zero_mean_unit_variance_over_dims(dims):
+    x = torch.randn(5, 4, 3, 6, dtype=torch.float64) * 3 + 7
+    y = normalize(x, dims, eps=0.0)
+    d = (dims,) if isinstance(dims, int) else dims
+    torch.testing.assert_close(y.mean(d), torch.zeros_like(y.mean(d)), atol=1e-12, rtol=0)
+    torch.testing.assert_close(y.var(d, unbiased=False), torch.ones_like(y.mean(d)))
+
+
+def test_normalize_with_eps_shrinks_variance_to_var_over_var_plus_eps():
+    x = torch.randn(1000, 1, dtype=torch.float64) * 0.1
+    v = x.var(0, unbiased=False)
+    y = normalize(x, 0, eps=0.01)
+    torch.testing.assert_close(y.var(0, unbiased=False), v / (v + 0.01))
+
+
+def test_normalize_is_the_batch_norm_forward():
+    x = torch.randn(8, 3, 5, 5)
+    bn = torch.nn.BatchNorm2d(3, affine=False)
+    torch.testing.assert_close(normalize(x, (0, 2, 3)), bn(x), atol=1e-6, rtol=1e-5)
+
+
+def test_standardize_with_given_statistics():
+    x = torch.randn(4, 3)
+    mean, var = moments(x, 0)
+    torch.testing.assert_close(standardize(x, mean, var, 0.0), normalize(x, 0, 0.0))
+
+
+@pytest.mark.parametrize("args,exc,words", [
+    ((torch.ones(2, 3, dtype=torch.long), 0), TypeError, "floating-point"),
+    (([1.0, 2.0], 0), TypeError, "torch.Tensor"),
+    ((torch.ones(2, 3), 2), ValueError, "out of range"),
+    ((torch.ones(2, 3), (0, 0)), ValueError, "same axis"),
+    ((torch.ones(2, 3), ()), TypeError, "dims"),
+    ((torch.ones(2, 3), "0"), TypeError, "dims"),
+    ((torch.ones(0, 3), 0), ValueError, "no values"),
+])
+def test_normalize_bad_input(args, exc, words):
+    with pytest.raises(exc, match=words):
+        normalize(*args)
+
+
+def test_normalize_bad_eps():
+    with pytest.raises(ValueError, match="eps"):
+        normalize(torch.ones(2, 3), 0, eps=-1.0)
+
+
+def test_package_exports_normalize():
+    assert nl.normalize is normalize

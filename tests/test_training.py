@@ -1,0 +1,120 @@
+"""normlib's data, make_norm, models and training loop."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import normlib as nl
+from normlib.data import digits, minibatches
+from normlib.train import History, train_classifier
+
+
+def test_digits_split_is_fixed_standardized_and_disjoint():
+    a, b = digits(n_test=500, seed=0), digits(n_test=500, seed=0)
+    assert a.X_train.shape == (1297, 64) and a.X_test.shape == (500, 64)
+    assert torch.equal(a.X_train, b.X_train) and torch.equal(a.y_test, b.y_test)
+    mean, std = a.X_train.mean(0), a.X_train.std(0, unbiased=False)
+    varying = std > 0
+    torch.testing.assert_close(mean, torch.zeros(64), atol=1e-5, rtol=0)
+    torch.testing.assert_close(std[varying], torch.ones(int(varying.sum())), atol=1e-4, rtol=0)
+    assert set(a.y_train.tolist()) == set(range(10))
+    assert not torch.equal(digits(seed=1).y_test, a.y_test)
+
+
+@pytest.mark.parametrize("bad", [0, 1797, 2.5, True])
+def test_digits_bad_n_test(bad):
+    with pytest.raises(ValueError, match="n_test"):
+        digits(n_test=bad)
+
+
+def test_minibatches_cover_each_epoch_once():
+    gen = torch.Generator().manual_seed(0)
+    it = minibatches(10, 3, gen)
+    epoch = torch.cat([next(it) for _ in range(3)])  # 3 full batches of 3, the ragged one dropped
+    assert len(set(epoch.tolist())) == 9
+    with pytest.raises(ValueError, match="batch_size"):
+        next(minibatches(10, 0, gen))
+
+
+@pytest.mark.parametrize("backend,cls", [("normlib", nl.BatchNorm2d), ("torch", nn.BatchNorm2d)])
+def test_make_norm_builds_by_name_and_backend(backend, cls):
+    layer = nl.make_norm("bn", 8, spatial_dims=2, backend=backend, momentum=None)
+    assert type(layer) is cls and layer.momentum is None
+    assert isinstance(nl.make_norm("none", 8), nn.Identity)
+    assert type(nl.make_norm("BN", 8)) is nl.BatchNorm1d
+
+
+@pytest.mark.parametrize("args,kwargs,exc,word", [
+    (("gn", 8), {}, ValueError, "unknown kind"),
+    ((3, 8), {}, TypeError, "kind"),
+    (("bn", 0), {}, ValueError, "num_channels"),
+    (("bn", 8), {"spatial_dims": 4}, ValueError, "spatial_dims"),
+    (("bn", 8), {"backend": "jax"}, ValueError, "backend"),
+    (("none", 8), {"momentum": 0.1}, TypeError, "no options"),
+])
+def test_make_norm_bad_arguments(args, kwargs, exc, word):
+    with pytest.raises(exc, match=word):
+        nl.make_norm(*args, **kwargs)
+
+
+def test_mlp_layout_and_bias_rules():
+    before = nl.models.mlp(64, 32, 2, 10, norm="bn")
+    kinds = [type(m).__name__ for m in before]
+    assert kinds == ["Linear", "BatchNorm1d", "ReLU", "Linear", "BatchNorm1d", "ReLU", "Linear"]
+    assert before[0].bias is None  # BN's β replaces it
+    after = nl.models.mlp(64, 32, 1, 10, norm="bn", placement="after", activation="sigmoid")
+    assert [type(m).__name__ for m in after] == ["Linear", "Sigmoid", "BatchNorm1d", "Linear"]
+    assert after[0].bias is not None
+    plain = nl.models.mlp(64, 32, 3, 10)
+    assert sum(isinstance(m, nn.Linear) for m in plain) == 4
+    assert plain(torch.randn(5, 64)).shape == (5, 10)
+
+
+@pytest.mark.parametrize("kwargs,word", [
+    (dict(activation="gelu"), "activation"), (dict(placement="middle"), "placement"),
+    (dict(depth=0), "depth"), (dict(width=2.0), "width"),
+])
+def test_mlp_bad_arguments(kwargs, word):
+    args = dict(in_features=4, width=8, depth=2, out_features=3)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=word):
+        nl.models.mlp(**args)
+
+
+def test_training_learns_digits_and_is_reproducible():
+    data = digits()
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = nl.models.mlp(64, 32, 2, 10, norm="bn")
+        runs.append(train_classifier(model, data, steps=150, lr=0.05, seed=0))
+    assert runs[0].test_acc == runs[1].test_acc
+    assert runs[0].steps == list(range(10, 151, 10))
+    assert runs[0].final_accuracy() > 0.85  # chance is 0.1
+    assert runs[0].steps_to_reach(0.5) is not None and runs[0].steps_to_reach(1.01) is None
+
+
+def test_divergence_is_detected_and_stops_the_run():
+    torch.manual_seed(0)
+    model = nl.models.mlp(64, 32, 6, 10)
+    h = train_classifier(model, digits(), steps=200, lr=50.0, seed=0)
+    assert h.diverged and h.diverged_at <= 200
+    assert math.isnan(h.final_accuracy())
+
+
+def test_history_helpers():
+    h = History(steps=[10, 20, 30, 40], test_acc=[0.2, 0.9, 0.5, 0.9])
+    assert h.steps_to_reach(0.8, window=1) == 20
+    assert h.steps_to_reach(0.75, window=3) == 40     # (0.5 + 0.9 + 0.9) / 3 ≥ 0.75 first at 40
+    assert h.final_accuracy(last=2) == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize("kwargs,word", [
+    (dict(steps=0), "steps"), (dict(lr=-1.0), "lr"), (dict(eval_every=0), "eval_every")])
+def test_train_bad_arguments(kwargs, word):
+    args = dict(steps=10, lr=0.1)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=word):
+        train_classifier(nn.Linear(64, 10), digits(), **args)
