@@ -1,0 +1,122 @@
+"""Book integrity: TOC, edition parity (BOOK_GUIDE §4), notebooks stored executed, conventions."""
+
+import re
+
+import pytest
+
+from book_tools import EDITIONS, ROOT, labels, load, masked, notebooks, source, toc_files
+
+NAMES = sorted({p.name for lang in EDITIONS for p in notebooks(lang)})
+
+
+def test_there_are_chapters():
+    assert NAMES, "no notebooks under book/ko or book/en"
+
+
+def test_toc_entries_exist_and_every_notebook_is_in_the_toc():
+    root, files = toc_files()
+    entries = [root] + files
+    for entry in entries:
+        candidates = [ROOT / f"{entry}{ext}" for ext in (".ipynb", ".md")]
+        assert any(c.is_file() for c in candidates), f"TOC entry {entry} has no file"
+    in_toc = set(entries)
+    for lang in EDITIONS:
+        for path in notebooks(lang) + sorted((ROOT / "book" / lang).glob("*.md")):
+            doc = path.relative_to(ROOT).with_suffix("").as_posix()
+            assert doc in in_toc, f"{doc} is not in _toc.yml"
+
+
+def test_both_editions_have_the_same_pages_in_the_same_order():
+    _, files = toc_files()
+    ko = [f.split("/", 2)[2] for f in files if f.startswith("book/ko/")]
+    en = [f.split("/", 2)[2] for f in files if f.startswith("book/en/")]
+    assert ko == en
+    for lang in EDITIONS:
+        assert {p.name for p in notebooks(lang)} == set(NAMES)
+        md = {p.name for p in (ROOT / "book" / lang).glob("*.md")}
+        other = {p.name for p in (ROOT / "book" / EDITIONS[1 - EDITIONS.index(lang)]).glob("*.md")}
+        assert md == other
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_editions_have_the_same_cells_and_code(name):
+    ko, en = (load(ROOT / "book" / lang / name) for lang in EDITIONS)
+    assert [c["cell_type"] for c in ko["cells"]] == [c["cell_type"] for c in en["cells"]]
+    for i, (a, b) in enumerate(zip(ko["cells"], en["cells"])):
+        if a["cell_type"] == "code":
+            assert masked(source(a)) == masked(source(b)), f"code cell {i} differs beyond strings"
+            assert a.get("metadata", {}).get("tags", []) == b.get("metadata", {}).get("tags", []), \
+                f"cell {i} tags differ"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_editions_have_the_same_labels_modulo_prefix(name):
+    found = {}
+    for lang in EDITIONS:
+        ls = labels(load(ROOT / "book" / lang / name))
+        assert all(l.startswith(f"{lang}-") for l in ls), f"{lang}/{name}: labels need '{lang}-'"
+        assert len(ls) == len(set(ls)), f"{lang}/{name}: duplicate labels"
+        found[lang] = [l[3:] for l in ls]
+    assert found["ko"] == found["en"]
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+@pytest.mark.parametrize("name", NAMES)
+def test_first_code_cell_sets_up_the_edition(lang, name):
+    nb = load(ROOT / "book" / lang / name)
+    code = [source(c) for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code, "no code"
+    assert "import normlib as nl" in code[0]
+    assert re.search(rf'nl\.setup\(lang="{lang}", seed=\d+', code[0]), code[0]
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_is_stored_executed_top_to_bottom(lang, name):
+    nb = load(ROOT / "book" / lang / name)
+    counts = [c.get("execution_count") for c in nb["cells"]
+              if c["cell_type"] == "code" and source(c).strip()]
+    assert None not in counts, "some code cells were never executed"
+    assert counts == list(range(1, len(counts) + 1)), "cells were not run once, in order"
+    for c in nb["cells"]:
+        for out in c.get("outputs", []):
+            assert out.get("output_type") != "error", "a stored output is an error"
+            if out.get("name") == "stderr":
+                pytest.fail(f"stderr output stored: {''.join(out.get('text', ''))[:200]}")
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+@pytest.mark.parametrize("name", NAMES)
+def test_chapter_has_claims_exercises_solutions_and_references(lang, name):
+    nb = load(ROOT / "book" / lang / name)
+    md = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    code = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "code")
+    assert len(re.findall(r"\bnl\.claim\(", code)) >= 6, "a chapter checks at least 6 claims"
+    assert "nl.summary()" in code.strip().splitlines()[-1] or "nl.summary()" in code
+    assert re.search(r"^```\{exercise\}", md, re.M), "no exercises"
+    assert re.search(r"^```\{solution\}", md, re.M), "no solutions"
+    assert ":class: dropdown" in md, "solutions are hidden behind a toggle"
+    assert "{footcite" in md and "{footbibliography}" in md, "cites papers and lists them"
+    assert re.search(r"^# ", md, re.M), "has a title"
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+@pytest.mark.parametrize("name", NAMES)
+def test_no_raw_float_tensors_in_outputs(lang, name):
+    nb = load(ROOT / "book" / lang / name)
+    for c in nb["cells"]:
+        for out in c.get("outputs", []):
+            text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+            assert not re.search(r"tensor\(\[?-?\d+\.\d{5,}", text), f"raw float tensor: {text[:120]}"
+
+
+def test_glossary_terms_used_exist():
+    for lang in EDITIONS:
+        gloss = (ROOT / "book" / lang / "glossary.md").read_text(encoding="utf-8")
+        body = gloss.split("```{glossary}", 1)[1]
+        terms = {t.lower() for t in re.findall(r"^(\S[^\n]*)\n  \S", body, re.M)}
+        for path in notebooks(lang):
+            md = "\n".join(source(c) for c in load(path)["cells"] if c["cell_type"] == "markdown")
+            for used in re.findall(r"\{term\}`([^`<]+?)(?:\s*<([^>]+)>)?`", md):
+                term = used[1] or used[0]
+                assert term.strip().lower() in terms, f"{path.name} uses undefined term {term!r}"
