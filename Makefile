@@ -37,7 +37,7 @@ book: html
 	@echo "or run 'make serve' and visit http://localhost:$(PORT)/"
 
 test: $(STAMP) $(ASSETS)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile \
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=10 \
 	    --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
 	    tests book/ko book/en
 
