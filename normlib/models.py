@@ -8,15 +8,42 @@ ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 PLACEMENTS = ("before", "after")
 
 
+INITS = ("auto", "he", "xavier")
+
+
+def _check_init(init):
+    """Validate ``init`` without drawing any random numbers (that would shift every later draw)."""
+    if init in INITS:
+        return
+    if isinstance(init, (int, float)) and not isinstance(init, bool) and init > 0:
+        return
+    raise ValueError(f"init must be one of {INITS} or a positive std, got {init!r}")
+
+
+def init_weight(weight, init, activation):
+    """Initialize a linear layer's weight: "he" (Kaiming, for ReLU), "xavier" (Glorot), "auto" (He
+    for ReLU, Xavier otherwise), or a number: plain N(0, init²) entries, as in naive setups."""
+    _check_init(init)
+    if init == "auto":
+        init = "he" if activation == "relu" else "xavier"
+    if init == "he":
+        nn.init.kaiming_normal_(weight, nonlinearity="relu")
+    elif init == "xavier":
+        nn.init.xavier_normal_(weight)
+    else:
+        nn.init.normal_(weight, std=float(init))
+
+
 def mlp(in_features, width, depth, out_features, norm="none", activation="relu",
-        placement="before", backend="normlib"):
+        placement="before", backend="normlib", init="auto"):
     """A fully connected network of ``depth`` hidden layers of ``width`` units.
 
     Each hidden layer is ``Linear → norm → activation`` (``placement="before"``: normalize the
     pre-activations, as in the BN paper) or ``Linear → activation → norm`` (``"after"``).  A linear
     layer directly followed by a normalization has no bias (the norm's β replaces it).  Weights are
-    initialized for the activation: He (Kaiming) for ReLU, Xavier (Glorot) for sigmoid and tanh.
-    ``backend`` picks normlib's layers or their ``torch.nn`` twins (see :func:`make_norm`).
+    initialized by ``init`` (see :func:`init_weight`): by default He (Kaiming) for ReLU and Xavier
+    (Glorot) for sigmoid and tanh.  ``backend`` picks normlib's layers or their ``torch.nn`` twins
+    (see :func:`make_norm`).
     """
     for name, value in (("in_features", in_features), ("width", width), ("depth", depth),
                         ("out_features", out_features)):
@@ -26,14 +53,12 @@ def mlp(in_features, width, depth, out_features, norm="none", activation="relu",
         raise ValueError(f"mlp: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     if placement not in PLACEMENTS:
         raise ValueError(f"mlp: placement must be one of {PLACEMENTS}, got {placement!r}")
+    _check_init(init)
     layers, d = [], in_features
     for _ in range(depth):
         bias = norm == "none" or placement == "after"
         linear = nn.Linear(d, width, bias=bias)
-        if activation == "relu":
-            nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
-        else:
-            nn.init.xavier_normal_(linear.weight)
+        init_weight(linear.weight, init, activation)
         if bias:
             nn.init.zeros_(linear.bias)
         block = [linear, make_norm(norm, width, backend=backend), ACTIVATIONS[activation]()]

@@ -53,12 +53,14 @@ def accuracy(model, X, y):
 
 
 def train_classifier(model, data, steps, lr, batch_size=64, momentum=0.9, eval_every=10,
-                     seed=0, decay=True):
+                     seed=0, decay=True, callback=None):
     """Train ``model`` on ``data`` (a :class:`normlib.data.Split`) with SGD and cross-entropy.
 
     The learning rate decays linearly from ``lr`` to 0 over ``steps`` when ``decay`` is true.
     Mini-batches come from a generator seeded with ``seed``.  A run whose loss stops being finite
     is marked diverged and stopped: such a run never recovers.
+    ``callback(step, model)``, if given, runs before training (step 0) and after every
+    ``eval_every`` steps, e.g. to record layer statistics with :mod:`normlib.inspect`.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
@@ -70,6 +72,8 @@ def train_classifier(model, data, steps, lr, batch_size=64, momentum=0.9, eval_e
     batches = minibatches(len(data.X_train), batch_size, torch.Generator().manual_seed(seed))
     history = History()
     model.train()
+    if callback is not None:
+        callback(0, model)
     for step in range(1, steps + 1):
         if decay:
             for group in optimizer.param_groups:
@@ -86,4 +90,6 @@ def train_classifier(model, data, steps, lr, batch_size=64, momentum=0.9, eval_e
             history.steps.append(step)
             history.test_acc.append(accuracy(model, data.X_test, data.y_test))
             history.train_loss.append(loss.item())
+            if callback is not None:
+                callback(step, model)
     return history

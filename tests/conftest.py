@@ -5,6 +5,10 @@ import torch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
+# One CPU thread, as in the book: the test workers share the machine's cores with the notebook
+# kernels that nbval runs, and oversubscribed threads make everything slower.
+torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _seed():

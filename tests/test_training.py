@@ -118,3 +118,53 @@ def test_train_bad_arguments(kwargs, word):
     args.update(kwargs)
     with pytest.raises(ValueError, match=word):
         train_classifier(nn.Linear(64, 10), digits(), **args)
+
+
+@pytest.mark.parametrize("init,expected_std", [(0.5, 0.5), ("he", (2 / 64) ** 0.5), ("xavier", (2 / 96) ** 0.5)])
+def test_mlp_init_choices(init, expected_std):
+    torch.manual_seed(0)
+    model = nl.models.mlp(64, 32, 1, 10, init=init, activation="tanh")
+    std = model[0].weight.std().item()
+    assert abs(std - expected_std) < 0.1 * expected_std
+
+
+@pytest.mark.parametrize("bad", ["kaiming", -1.0, 0, True])
+def test_mlp_bad_init(bad):
+    with pytest.raises(ValueError, match="init"):
+        nl.models.mlp(4, 8, 2, 3, init=bad)
+
+
+def test_layer_outputs_leaves_batch_norm_state_alone():
+    torch.manual_seed(0)
+    model = nl.models.mlp(64, 16, 3, 10, norm="bn")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    outs = nl.inspect.layer_outputs(model, torch.randn(32, 64))
+    assert [o.shape for o in outs] == [(32, 16)] * 3 + [(32, 10)]
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    bn_outs = nl.inspect.layer_outputs(model, torch.randn(32, 64), kind=nl.BatchNorm1d)
+    assert len(bn_outs) == 3
+    with pytest.raises(ValueError, match="no submodule"):
+        nl.inspect.layer_outputs(model, torch.randn(2, 64), kind=nn.Conv2d)
+
+
+def test_training_callback_runs_at_start_and_each_evaluation():
+    seen = []
+    torch.manual_seed(0)
+    train_classifier(nl.models.mlp(64, 16, 1, 10), digits(), steps=30, lr=0.05,
+                     callback=lambda step, model: seen.append(step))
+    assert seen == [0, 10, 20, 30]
+
+
+def test_building_a_model_draws_only_the_weights_random_numbers():
+    # validating arguments must not consume random numbers, or every later result would shift
+    state = torch.get_rng_state()
+    nl.models._check_init("he")
+    nl.models._check_init(0.5)
+    assert torch.equal(state, torch.get_rng_state())
+    torch.manual_seed(0)
+    model = nl.models.mlp(4, 8, 2, 3, init="he")
+    torch.manual_seed(0)
+    first = nn.Linear(4, 8)
+    nn.init.kaiming_normal_(first.weight, nonlinearity="relu")
+    assert torch.equal(model[0].weight, first.weight)
