@@ -3,6 +3,9 @@
 - MathJax is a declared npm dependency (``package.json``); ``make book`` installs it into
   ``node_modules/``.  ``mathjax_path`` points at a copy under ``_static/mathjax/``, made when the
   build finishes.
+- The ipywidgets embedder (``@jupyter-widgets/html-manager``) and RequireJS, also npm
+  dependencies, are copied to ``_static/widgets/``; ``nb_ipywidgets_js`` in ``_config.yml`` points
+  the pages that hold widget state there instead of to a CDN.
 - NanumGothic (SIL Open Font License) comes from the koreanize-matplotlib wheel that
   ``requirements.txt`` installs for the figures; it is copied to ``_static/fonts/`` and declared
   with ``@font-face`` in ``normbook.css``, so Hangul renders even where no Korean font is installed.
@@ -15,6 +18,8 @@ import sys
 from sphinx.errors import ExtensionError
 
 MATHJAX_ES5 = pathlib.Path("node_modules") / "mathjax" / "es5"
+WIDGETS_DIST = pathlib.Path("node_modules") / "@jupyter-widgets" / "html-manager" / "dist"
+REQUIRE_JS = pathlib.Path("node_modules") / "requirejs" / "require.js"
 
 
 def _source(app):
@@ -22,10 +27,12 @@ def _source(app):
 
 
 def check_mathjax(app, config):
-    if not (_source(app) / "tex-chtml.js").is_file():
-        raise ExtensionError(
-            f"MathJax is missing at {_source(app)}; run 'npm ci' in the repository root "
-            "(make book does this) so that the book can serve it without a network")
+    root = pathlib.Path(app.confdir)
+    for needed in (_source(app) / "tex-chtml.js", root / WIDGETS_DIST / "embed-amd.js", root / REQUIRE_JS):
+        if not needed.is_file():
+            raise ExtensionError(
+                f"{needed} is missing; run 'npm ci' in the repository root (make book does "
+                "this) so that the book can serve its scripts without a network")
     config.mathjax_path = "mathjax/tex-chtml.js"
 
 
@@ -36,6 +43,17 @@ def copy_mathjax(app, exception):
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(_source(app), target)
+
+
+def copy_widget_scripts(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    root = pathlib.Path(app.confdir)
+    target = pathlib.Path(app.outdir) / "_static" / "widgets"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(root / WIDGETS_DIST, target)
+    shutil.copy2(root / REQUIRE_JS, target / "require.js")
 
 
 def copy_hangul_font(app, exception):
@@ -58,8 +76,22 @@ def copy_hangul_font(app, exception):
         font.save(str(target / path.name))
 
 
+def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
+    """Keep each script once: sphinx-thebe registers its inline setup script twice under Jupyter
+    Book 1, and the second copy fails in the browser ('THEBE_JS_URL has already been declared')."""
+    seen, kept = set(), []
+    for script in context.get("script_files", []):
+        key = (str(script), tuple(sorted((k, str(v)) for k, v in getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    context["script_files"] = kept
+
+
 def setup(app):
     app.connect("config-inited", check_mathjax)
+    app.connect("html-page-context", drop_duplicate_scripts)
     app.connect("build-finished", copy_mathjax)
+    app.connect("build-finished", copy_widget_scripts)
     app.connect("build-finished", copy_hangul_font)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
