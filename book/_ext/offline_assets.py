@@ -76,21 +76,8 @@ def copy_hangul_font(app, exception):
         font.save(str(target / path.name))
 
 
-def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
-    """Keep each script once: sphinx-thebe registers its inline setup script twice under Jupyter
-    Book 1, and the second copy fails in the browser ('THEBE_JS_URL has already been declared')."""
-    seen, kept = set(), []
-    for script in context.get("script_files", []):
-        key = (str(script), tuple(sorted((k, str(v)) for k, v in getattr(script, "attributes", {}).items())))
-        if key not in seen:
-            seen.add(key)
-            kept.append(script)
-    context["script_files"] = kept
-
-
 def setup(app):
     app.connect("config-inited", check_mathjax)
-    app.connect("html-page-context", drop_duplicate_scripts)
     app.connect("build-finished", copy_mathjax)
     app.connect("build-finished", copy_widget_scripts)
     app.connect("build-finished", copy_hangul_font)
