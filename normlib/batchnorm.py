@@ -24,7 +24,7 @@ import numbers
 import torch
 from torch import nn
 
-from .functional import moments, standardize
+from .functional import moments
 
 
 def _check_constructor(cls, num_features, eps, momentum, affine, track_running_stats, bias):
@@ -143,13 +143,16 @@ class _BatchNorm(nn.Module):
         else:
             mean = self.running_mean.reshape(shape)
             var = self.running_var.reshape(shape)
-        if self.weight is None:
-            y = standardize(x, mean, var, self.eps)
-        else:  # fold γ into the per-channel scale: one full-size multiply instead of two
-            y = (x - mean) * (torch.rsqrt(var + self.eps) * self.weight.reshape(shape))
+        # γ x̂ + β = x · scale + shift, with per-channel scale = γ / √(σ² + ε) and
+        # shift = β − μ · scale: one fused full-size pass (torch.addcmul), as PyTorch's own kernel
+        # does, and autograd keeps only x for the backward pass.
+        scale = torch.rsqrt(var + self.eps)
+        if self.weight is not None:
+            scale = scale * self.weight.reshape(shape)
+        shift = -mean * scale
         if self.bias is not None:
-            y = y + self.bias.reshape(shape)
-        return y
+            shift = shift + self.bias.reshape(shape)
+        return torch.addcmul(shift, x, scale)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
                               missing_keys, unexpected_keys, error_msgs):
