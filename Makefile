@@ -3,6 +3,8 @@
 #   make test   everything CI checks: normlib tests, book integrity, strict nbval, strict build
 #   make serve  serve _build/html on http://localhost:8000
 #   make execute [NB=book/ko/03_batch_norm.ipynb]   re-execute notebooks in place (all by default)
+#   make bench  normlib's layers against torch.nn: time and memory (prints a table)
+#   make time   time every notebook against the budget (each ≤ 60 s, the book ≤ 10 min)
 
 SHELL   := /bin/bash
 PYTHON  ?= python3
@@ -14,7 +16,7 @@ NB      ?= $(sort $(wildcard book/ko/*.ipynb book/en/*.ipynb))
 JOBS    ?= 2
 PORT    ?= 8000
 
-.PHONY: book html test serve execute clean
+.PHONY: book html test serve execute bench time clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version'
@@ -52,6 +54,12 @@ execute: $(STAMP)
 	      --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False \
 	      --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
 	done
+
+bench: $(STAMP)
+	$(BIN)/python -m normlib.bench
+
+time: $(STAMP)
+	$(BIN)/python benchmarks/time_notebooks.py --jobs $(JOBS)
 
 clean:
 	rm -rf _build .pytest_cache
