@@ -8,7 +8,7 @@ Every chapter starts with::
 
 __version__ = "0.1.0"
 
-from . import data, functional, i18n, inspect, models, plots, train  # noqa: E402
+from . import data, functional, i18n, inspect, models, plots, train, widgets  # noqa: E402
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d  # noqa: E402
 from .claims import ClaimFailed, claim, summary  # noqa: E402
 from .config import device, seed_everything, setup  # noqa: E402
@@ -19,5 +19,5 @@ from .norms import make_norm  # noqa: E402
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "ClaimFailed", "claim", "data", "device",
     "functional", "i18n", "inspect", "make_norm", "models", "moments", "normalize", "pad", "pick", "plots",
-    "seed_everything", "setup", "standardize", "summary", "tr", "train",
+    "seed_everything", "setup", "standardize", "summary", "tr", "train", "widgets",
 ]

@@ -52,8 +52,28 @@ def accuracy(model, X, y):
     return (out.argmax(1) == y).float().mean().item()
 
 
+def evaluate(model, X, y):
+    """Cross-entropy loss and accuracy on ``(X, y)``, in evaluation mode, without gradients."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = model(X)
+    model.train(was_training)
+    if not torch.isfinite(out).all():
+        return math.nan, math.nan
+    return nn.functional.cross_entropy(out, y).item(), (out.argmax(1) == y).float().mean().item()
+
+
+def learning_rate(step, steps, lr, decay=True, warmup_steps=0):
+    """The learning rate at ``step`` (1-based): a linear warmup from lr/warmup_steps to lr over the
+    first ``warmup_steps`` steps, then (if ``decay``) a linear decay toward 0 over the run."""
+    if step <= warmup_steps:
+        return lr * step / warmup_steps
+    return lr * (1 - (step - 1) / steps) if decay else lr
+
+
 def train_classifier(model, data, steps, lr, batch_size=64, momentum=0.9, eval_every=10,
-                     seed=0, decay=True, callback=None):
+                     seed=0, decay=True, callback=None, warmup_steps=0):
     """Train ``model`` on ``data`` (a :class:`normlib.data.Split`) with SGD and cross-entropy.
 
     The learning rate decays linearly from ``lr`` to 0 over ``steps`` when ``decay`` is true.
@@ -61,6 +81,7 @@ def train_classifier(model, data, steps, lr, batch_size=64, momentum=0.9, eval_e
     is marked diverged and stopped: such a run never recovers.
     ``callback(step, model)``, if given, runs before training (step 0) and after every
     ``eval_every`` steps, e.g. to record layer statistics with :mod:`normlib.inspect`.
+    ``warmup_steps`` > 0 adds a linear warmup (see :func:`learning_rate`).
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
@@ -68,6 +89,8 @@ def train_classifier(model, data, steps, lr, batch_size=64, momentum=0.9, eval_e
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
         raise ValueError(f"eval_every must be a positive int, got {eval_every!r}")
+    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
+        raise ValueError(f"warmup_steps must be an int ≥ 0, got {warmup_steps!r}")
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     batches = minibatches(len(data.X_train), batch_size, torch.Generator().manual_seed(seed))
     history = History()
@@ -75,9 +98,8 @@ def train_classifier(model, data, steps, lr, batch_size=64, momentum=0.9, eval_e
     if callback is not None:
         callback(0, model)
     for step in range(1, steps + 1):
-        if decay:
-            for group in optimizer.param_groups:
-                group["lr"] = lr * (1 - (step - 1) / steps)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, steps, lr, decay, warmup_steps)
         idx = next(batches)
         loss = nn.functional.cross_entropy(model(data.X_train[idx]), data.y_train[idx])
         if not torch.isfinite(loss):

@@ -73,3 +73,16 @@ def test_chapter_pages_have_figures_math_and_hidden_solutions(built, lang):
         assert '<img alt=' in html and "data:image/png" in html or "_images/" in html
         assert 'class="math' in html
         assert "solution" in html and "dropdown" in html
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+def test_widget_pages_load_the_books_own_embedder(built, lang):
+    import json
+    pages_with_widgets = [nb for nb in notebooks(lang)
+                          if json.loads(nb.read_text(encoding="utf-8")).get("metadata", {}).get("widgets")]
+    for nb in pages_with_widgets:
+        html = (built / "book" / lang / nb.with_suffix(".html").name).read_text(encoding="utf-8")
+        assert 'type="application/vnd.jupyter.widget-state+json"' in html
+        for script in ("widgets/require.js", "widget-assets.js", "widgets/embed-amd.js"):
+            assert re.search(rf'<script[^>]+src="[./]*_static/{re.escape(script)}', html), script
+    assert (built / "_static" / "widgets" / "embed-amd.js").is_file()

@@ -168,3 +168,40 @@ def test_building_a_model_draws_only_the_weights_random_numbers():
     first = nn.Linear(4, 8)
     nn.init.kaiming_normal_(first.weight, nonlinearity="relu")
     assert torch.equal(model[0].weight, first.weight)
+
+
+def test_learning_rate_schedule():
+    from normlib.train import learning_rate
+    assert learning_rate(1, 100, 0.1) == 0.1 and learning_rate(51, 100, 0.1) == pytest.approx(0.05)
+    assert learning_rate(7, 100, 0.1, decay=False) == 0.1
+    assert learning_rate(5, 100, 0.1, warmup_steps=10) == pytest.approx(0.05)
+    assert learning_rate(11, 100, 0.1, warmup_steps=10) == pytest.approx(0.09)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        train_classifier(nn.Linear(64, 10), digits(), steps=5, lr=0.1, warmup_steps=-1)
+
+
+def test_evaluate_returns_loss_and_accuracy():
+    data = digits()
+    model = nn.Linear(64, 10)
+    loss, acc = nl.train.evaluate(model, data.X_test, data.y_test)
+    assert loss > 0 and 0 <= acc <= 1
+    assert acc == pytest.approx(nl.train.accuracy(model, data.X_test, data.y_test))
+
+
+def test_batch_statistics_sample_like_training_and_match_theory():
+    from normlib.widgets import batch_statistics
+    values = torch.randn(1000, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    means, variances = batch_statistics(values, 16, 4000, torch.Generator().manual_seed(1))
+    assert means.shape == variances.shape == (4000,)
+    theory = values.std(correction=0) / 16 ** 0.5 * ((1000 - 16) / 999) ** 0.5
+    assert abs(means.std() / theory - 1) < 0.05
+    with pytest.raises(ValueError, match="batch_size"):
+        batch_statistics(values, 0, 10, torch.Generator())
+
+
+def test_explorer_builds_a_slider():
+    import ipywidgets
+    nl.setup(lang="en", quiet=True)
+    w = nl.widgets.batch_mean_explorer(torch.randn(300), batch_sizes=(2, 8, 32), n_batches=50)
+    assert isinstance(w, ipywidgets.interactive)
+    assert w.children[0].options == (2, 8, 32)
