@@ -40,18 +40,6 @@ class History:
         return None
 
 
-def accuracy(model, X, y):
-    """Fraction of correct predictions, in evaluation mode, without gradients."""
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        out = model(X)
-    model.train(was_training)
-    if not torch.isfinite(out).all():
-        return math.nan
-    return (out.argmax(1) == y).float().mean().item()
-
-
 def evaluate(model, X, y):
     """Cross-entropy loss and accuracy on ``(X, y)``, in evaluation mode, without gradients."""
     was_training = model.training
@@ -62,6 +50,12 @@ def evaluate(model, X, y):
     if not torch.isfinite(out).all():
         return math.nan, math.nan
     return nn.functional.cross_entropy(out, y).item(), (out.argmax(1) == y).float().mean().item()
+
+
+def accuracy(model, X, y):
+    """Fraction of correct predictions, in evaluation mode, without gradients (NaN if the model's
+    outputs are not finite)."""
+    return evaluate(model, X, y)[1]
 
 
 def learning_rate(step, steps, lr, decay=True, warmup_steps=0):
