@@ -6,8 +6,6 @@ claims checked since the last ``setup()``; each chapter ends with it.
 """
 
 import html
-import math
-import numbers
 
 from . import i18n
 
@@ -91,12 +89,3 @@ class Summary:
 def summary():
     """The box that ends a chapter, listing every claim it verified."""
     return Summary(_checked)
-
-
-def close(a, b, rel=1e-9, abs=0.0):
-    """``math.isclose`` for plain numbers or one-element tensors; a small helper for claims."""
-    a = float(a.item() if hasattr(a, "item") else a)
-    b = float(b.item() if hasattr(b, "item") else b)
-    if not all(isinstance(v, numbers.Real) for v in (a, b)):
-        raise TypeError("close() compares real numbers")
-    return math.isclose(a, b, rel_tol=rel, abs_tol=abs)

@@ -28,21 +28,6 @@ STRINGS = {
         "ko": "확인 실패: {text}",
         "en": "Claim failed: {text}",
     },
-    "step": {"ko": "스텝", "en": "step"},
-    "epoch": {"ko": "에폭", "en": "epoch"},
-    "loss": {"ko": "손실", "en": "loss"},
-    "train_loss": {"ko": "학습 손실", "en": "training loss"},
-    "test_acc": {"ko": "테스트 정확도", "en": "test accuracy"},
-    "accuracy": {"ko": "정확도", "en": "accuracy"},
-    "value": {"ko": "값", "en": "value"},
-    "density": {"ko": "밀도", "en": "density"},
-    "count": {"ko": "개수", "en": "count"},
-    "seed": {"ko": "시드", "en": "seed"},
-    "chance": {"ko": "무작위 추측", "en": "chance"},
-    "bad_lang": {
-        "ko": "lang은 {choices} 중 하나여야 합니다. 받은 값: {got!r}",
-        "en": "lang must be one of {choices}, got {got!r}",
-    },
 }
 
 
@@ -62,8 +47,8 @@ def language():
 def tr(key, **fields):
     """The string ``key`` in the current language, with ``fields`` filled in.
 
-    >>> set_language("ko"); tr("loss")
-    '손실'
+    >>> set_language("ko"); tr("claims_none")
+    '아직 확인한 사실이 없습니다.'
     """
     try:
         entry = STRINGS[key]

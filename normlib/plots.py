@@ -1,9 +1,8 @@
-"""Figure style and the small plotting helpers the chapters share."""
+"""The book's figure style."""
 
 import matplotlib
 
 from .fonts import use_hangul_font
-from .i18n import tr
 
 
 def set_style():
@@ -20,23 +19,3 @@ def set_style():
         "legend.frameon": False,
         "figure.constrained_layout.use": True,
     })
-
-
-def subplots(nrows=1, ncols=1, **kwargs):
-    """``plt.subplots`` with the book's defaults (kept here so chapters import one thing)."""
-    import matplotlib.pyplot as plt
-    return plt.subplots(nrows, ncols, **kwargs)
-
-
-def label(ax, xlabel=None, ylabel=None, title=None):
-    """Set axis labels and a title in one call; keys of normlib's strings are translated."""
-    from .i18n import STRINGS
-    def text(s):
-        return tr(s) if s in STRINGS else s
-    if xlabel is not None:
-        ax.set_xlabel(text(xlabel))
-    if ylabel is not None:
-        ax.set_ylabel(text(ylabel))
-    if title is not None:
-        ax.set_title(text(title))
-    return ax

@@ -18,9 +18,9 @@ def test_setup_seeds_and_sets_language(capsys):
     nl.setup(lang="ko", seed=3)
     assert torch.equal(a, torch.rand(3))
     assert "한국어" in capsys.readouterr().out
-    assert nl.tr("loss") == "손실"
+    assert nl.tr("claims_none") == "아직 확인한 사실이 없습니다."
     nl.setup(lang="en", seed=0)
-    assert nl.tr("loss") == "loss"
+    assert nl.tr("claims_none") == "No claims have been checked yet."
     assert torch.get_num_threads() == 1
     assert nl.device().type == "cpu"
 
