@@ -1,5 +1,7 @@
 """The strict HTML build (warnings are errors), and what the built pages must contain."""
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -16,7 +18,8 @@ BIN = pathlib.Path(sys.executable).parent
 
 @pytest.fixture(scope="module")
 def built():
-    cmd = [str(BIN / "jupyter-book"), "build", str(ROOT), "--builder", "html",
+    # --all: every page is read and written again, so no warning hides in an unchanged page
+    cmd = [str(BIN / "jupyter-book"), "build", str(ROOT), "--builder", "html", "--all",
            "--warningiserror", "--nitpick", "--keep-going"]
     run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, f"strict build failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
@@ -24,6 +27,7 @@ def built():
 
 
 def pages():
+    """(edition, page) for every page of both editions."""
     out = []
     for lang in EDITIONS:
         for p in notebooks(lang) + sorted((ROOT / "book" / lang).glob("*.md")):
@@ -86,3 +90,140 @@ def test_widget_pages_load_the_books_own_embedder(built, lang):
         for script in ("widgets/require.js", "widget-assets.js", "widgets/embed-amd.js"):
             assert re.search(rf'<script[^>]+src="[./]*_static/{re.escape(script)}', html), script
     assert (built / "_static" / "widgets" / "embed-amd.js").is_file()
+
+
+# --- In a real browser -----------------------------------------------------------------------
+# Headless Chromium loads every page from a local HTTP server, with every other host unresolvable.
+# Screenshots (full page, half scale) go to _build/screenshots/ for people to look at.
+
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser(built):
+    import browser as chromium
+    executable = chromium.find_chromium()
+    if executable is None:
+        if os.environ.get("NORMBOOK_REQUIRE_BROWSER"):
+            pytest.fail("NORMBOOK_REQUIRE_BROWSER is set but Chromium is not installed")
+        pytest.skip("Chromium not found: install the Debian package 'chromium' "
+                    "(apt-get install chromium; .ci/run does this) to run the browser tests")
+    with chromium.serve(built) as base:
+        session = chromium.Chromium(executable)
+        try:
+            yield base, session
+        finally:
+            session.close()
+
+
+def _hangul_drawn_by_nanum(report):
+    """Problems with the Hangul text marked on the page: each must be drawn by the web font."""
+    problems = []
+    for count, html, fonts in report.hangul_fonts:
+        nanum = sum(f["glyphCount"] for f in fonts if f["familyName"].startswith("NanumGothic"))
+        if nanum != count:
+            problems.append(f"{count} Hangul characters, {nanum} drawn by NanumGothic "
+                            f"({[(f['familyName'], f['glyphCount']) for f in fonts]}): {html}")
+    return problems
+
+
+def browser_pages():
+    return [("book", "index.html")] + pages()
+
+
+@pytest.mark.parametrize("lang,page", browser_pages())
+def test_page_in_a_browser(browser, lang, page):
+    base, session = browser
+    path = f"book/{page}" if lang == "book" else f"book/{lang}/{page}"
+    shot = SCREENSHOTS / path.replace(".html", ".png")
+    report = session.inspect(base + path, screenshot=shot)
+    facts = report.facts
+    assert report.outside(base) == [], "requests left localhost"
+    assert report.errors == [], "console errors"
+    assert shot.stat().st_size > 10_000, "screenshot"
+    # Hangul is drawn by the served NanumGothic, not by a fallback with missing-glyph boxes
+    assert facts["hangulNodes"] >= 1, "no Hangul found on the page"
+    assert _hangul_drawn_by_nanum(report) == []
+    # equations: every one typeset by MathJax, none in error
+    assert facts["mathRendered"] == facts["math"] and facts["mathErrors"] == 0, facts
+    # figures: every image loaded and decoded
+    assert facts["brokenImages"] == [] and facts["imagesLoaded"] == facts["images"], facts
+    if page.endswith(".html") and page[:2].isdigit():  # a chapter
+        assert facts["math"] > 0 and facts["images"] > 0, facts
+    # widgets: each saved widget view rendered by the embedder
+    assert facts["widgetsRendered"] >= facts["widgetViews"], facts
+    if lang == "book":
+        return
+    assert facts["lang"] == lang
+    other = "en" if lang == "ko" else "ko"
+    assert facts["counterpart"] == f"{base}book/{other}/{page}" and facts["counterpartLang"] == other
+    import urllib.request
+    with urllib.request.urlopen(facts["counterpart"], timeout=10) as response:
+        assert response.status == 200
+        assert f'lang="{other}"' in response.read().decode("utf-8")
+
+
+def test_widget_pages_render_their_widgets(browser):
+    """The batch-mean explorer of chapter 2 is drawn, in both editions, with no kernel."""
+    base, session = browser
+    for lang in EDITIONS:
+        facts = session.inspect(f"{base}book/{lang}/02_batch_size.html").facts
+        assert facts["widgetViews"] >= 1 and facts["widgetsRendered"] >= facts["widgetViews"]
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("정규화를", "book/ko/01_why_normalize.html"),   # particle attached
+    ("배치는", "book/ko/02_batch_size.html"),
+    ("평균과 분산을", "book/ko/03_batch_norm.html"),
+    ("normalizing", "book/en/01_why_normalize.html"),  # English stemming still works
+    ("batches", "book/en/02_batch_size.html"),
+])
+def test_search_finds_korean_words_with_particles(browser, query, expected):
+    base, session = browser
+    found = session.search(base + "search.html", query)
+    assert base + expected in [u.split("#")[0].split("?")[0] for u in found], found
+
+
+def test_search_stems_queries_as_the_index_does(browser):
+    """The browser strips particles exactly as the Python side did when it built the index."""
+    import sys
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        from korean_search import KoreanEnglishSearch
+    finally:
+        sys.path.pop(0)
+    lang = KoreanEnglishSearch({})
+    words = ["정규화를", "정규화", "차이", "결과", "층에서", "BN을", "평균이", "값들을", "배치는",
+             "신경망의", "normalization", "batches", "running", "이", "가"]
+    base, session = browser
+    session.open(base + "search.html")
+    js = session.evaluate("(() => { const s = new Stemmer(); return %s.map(w => s.stemWord(w)); })()"
+                          % json.dumps(words, ensure_ascii=False))
+    assert js == [lang.stem(w).lower() for w in words]
+    assert js[:4] == ["정규화", "정규화", "차이", "결과"]
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+def test_chapter_pages_have_binder_and_colab_buttons(built, lang):
+    from test_launch import derived_links
+    links = derived_links()
+    for nb in notebooks(lang):
+        html = (built / "book" / lang / nb.with_suffix(".html").name).read_text(encoding="utf-8")
+        path = f"book/{lang}/{nb.name}"
+        assert f'href="{links["binder"]}?urlpath=lab/tree/{path}"' in html, path
+        assert f'href="{links["colab"]}{path}"' in html, path
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+def test_exercises_are_numbered_by_chapter_in_the_pages_language(built, lang):
+    word = {"ko": "연습 문제", "en": "Exercise"}[lang]
+    for nb in notebooks(lang):
+        chapter = int(nb.name[:2])
+        html = (built / "book" / lang / nb.with_suffix(".html").name).read_text(encoding="utf-8")
+        numbers = re.findall(r'<span class="caption-number">(.*?) </span>', html)
+        assert numbers and numbers == [f"{word} {chapter}.{i}" for i in range(1, len(numbers) + 1)]
+        if lang == "ko":
+            body = html[html.index('<article'):html.index('</article>')]
+            for english in ("Exercise", "Solution to", ">Note<", "Click to show"):
+                assert english not in body, f"{nb.name}: '{english}' on a Korean page"
+            assert len(re.findall(rf">{word} {chapter}\.\d+</a> 풀이<", html)) == len(numbers)
