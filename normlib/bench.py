@@ -12,6 +12,7 @@ Timings depend on the machine, so nothing here is checked by the tests except th
 """
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -36,10 +37,21 @@ def _step(layer, x):
     y.backward(torch.ones_like(y))
 
 
-def time_layer(layer, x, repeats, inner):
-    """Median seconds for one forward + backward pass."""
+def time_layer(layer, x, repeats, inner, min_repeat_s=0.05):
+    """Median seconds for one forward + backward pass.
+
+    Each of the ``repeats`` samples times at least ``inner`` passes, and enough of them to last
+    ``min_repeat_s``, so that sub-millisecond layers are not timed at the clock's resolution.
+    """
     for _ in range(3):
         _step(layer, x)
+    if min_repeat_s:
+        start = time.perf_counter()
+        _step(layer, x)
+        if x.is_cuda:
+            torch.cuda.synchronize()
+        one = max(time.perf_counter() - start, 1e-6)
+        inner = max(inner, math.ceil(min_repeat_s / one))
     samples = []
     for _ in range(repeats):
         if x.is_cuda:
@@ -84,7 +96,8 @@ def run(device="cpu", repeats=7, inner=5, quick=False):
         for tag, cls in (("normlib", ours_cls), ("torch", theirs_cls)):
             layer = cls(shape[1]).to(device)
             x = torch.randn(shape, device=device, requires_grad=True)
-            row[f"{tag}_s"] = time_layer(layer, x, 1 if quick else repeats, 1 if quick else inner)
+            row[f"{tag}_s"] = time_layer(layer, x, 1 if quick else repeats, 1 if quick else inner,
+                                         min_repeat_s=0 if quick else 0.05)
             row[f"{tag}_bytes"] = memory_layer(layer, x)
         row["time_ratio"] = row["normlib_s"] / row["torch_s"]
         row["memory_ratio"] = row["normlib_bytes"] / max(row["torch_bytes"], 1)

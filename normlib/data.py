@@ -15,9 +15,13 @@ def digits(n_test=500, seed=0, device=None, dtype=torch.float32):
     per-pixel mean and standard deviation (constant pixels are left at 0), and integer labels.
     The split is a fixed random permutation drawn from ``seed``.
     """
-    from sklearn.datasets import load_digits
     if isinstance(n_test, bool) or not isinstance(n_test, int) or not 0 < n_test < 1797:
         raise ValueError(f"n_test must be an int between 1 and 1796, got {n_test!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"digits: seed must be a non-negative int, got {seed!r}")
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"digits: dtype must be a floating-point torch.dtype, got {dtype!r}")
+    from sklearn.datasets import load_digits  # imported here: it takes a moment
     X, y = load_digits(return_X_y=True)
     order = np.random.default_rng(seed).permutation(len(X))
     test, train = order[:n_test], order[n_test:]
@@ -30,9 +34,22 @@ def digits(n_test=500, seed=0, device=None, dtype=torch.float32):
 
 
 def minibatches(n, batch_size, generator):
-    """Endless shuffled mini-batch index tensors over ``n`` samples (a new permutation per epoch)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    """Endless shuffled mini-batch index tensors over ``n`` samples (a new permutation per epoch).
+
+    The arguments are checked at the call, not at the first ``next()``.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"minibatches: n must be a positive int, got {n!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
+        # a batch larger than the data would never be yielded: an endless loop, not an error
+        raise ValueError(f"batch_size must be an int between 1 and n={n}, got {batch_size!r}")
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"minibatches: generator must be a torch.Generator, "
+                        f"got {type(generator).__name__}")
+    return _minibatches(n, batch_size, generator)
+
+
+def _minibatches(n, batch_size, generator):
     while True:
         perm = torch.randperm(n, generator=generator)
         for start in range(0, n - batch_size + 1, batch_size):  # drop the ragged last batch

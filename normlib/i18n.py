@@ -52,9 +52,14 @@ def tr(key, **fields):
     """
     try:
         entry = STRINGS[key]
-    except KeyError:
-        raise KeyError(f"normlib.i18n has no string {key!r}") from None
-    return entry[_lang].format(**fields)
+    except (KeyError, TypeError):
+        raise ValueError(f"tr: key must be one of normlib's strings {sorted(STRINGS)}, "
+                         f"got {key!r}") from None
+    try:
+        return entry[_lang].format(**fields)
+    except KeyError as missing:
+        raise TypeError(f"tr({key!r}) needs the field {missing.args[0]!r}, got fields "
+                        f"{sorted(fields)}") from None
 
 
 def pick(ko, en):
@@ -72,6 +77,8 @@ def pad(text, width, align="<"):
     characters as two, so that Korean tables line up the way English ones do."""
     if align not in ("<", ">"):
         raise ValueError(f"pad: align must be '<' or '>', got {align!r}")
+    if isinstance(width, bool) or not isinstance(width, int):
+        raise TypeError(f"pad: width must be an int (columns), got {type(width).__name__}")
     text = str(text)
     fill = " " * max(0, width - display_width(text))
     return text + fill if align == "<" else fill + text

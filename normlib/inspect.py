@@ -16,9 +16,16 @@ def layer_outputs(model, x, kind=nn.Linear):
     Runs without gradients and in the model's current mode; batch-norm running statistics and
     ``num_batches_tracked`` are restored afterwards, so looking does not change the model.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"layer_outputs: model must be a torch.nn.Module, "
+                        f"got {type(model).__name__}")
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not kinds or not all(isinstance(k, type) for k in kinds):
+        raise TypeError(f"layer_outputs: kind must be a module class such as nn.Linear, or a tuple "
+                        f"of them, got {kind!r}")
     modules = [m for m in model.modules() if isinstance(m, kind)]
     if not modules:
-        raise ValueError(f"layer_outputs: the model has no submodule of type {kind}")
+        raise ValueError(f"layer_outputs: the model has no submodule of type kind={kind}")
     outputs = []
     hooks = [m.register_forward_hook(lambda mod, inp, out: outputs.append(out.detach()))
              for m in modules]

@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from .norms import make_norm
+from .norms import NORMS, make_norm
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 PLACEMENTS = ("before", "after")
@@ -49,6 +49,8 @@ def mlp(in_features, width, depth, out_features, norm="none", activation="relu",
                         ("out_features", out_features)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"mlp: {name} must be a positive int, got {value!r}")
+    if not isinstance(norm, str) or norm.lower() not in NORMS:
+        raise ValueError(f"mlp: norm must be one of {sorted(NORMS)}, got {norm!r}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"mlp: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     if placement not in PLACEMENTS:

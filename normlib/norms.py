@@ -51,4 +51,7 @@ def make_norm(kind, num_channels, spatial_dims=0, backend="normlib", **kwargs):
         raise ValueError(f"make_norm: backend must be one of {BACKENDS}, got {backend!r}")
     if isinstance(num_channels, bool) or not isinstance(num_channels, int) or num_channels < 1:
         raise ValueError(f"make_norm: num_channels must be a positive int, got {num_channels!r}")
+    if isinstance(spatial_dims, bool) or spatial_dims not in (0, 1, 2, 3) \
+            or not isinstance(spatial_dims, int):
+        raise ValueError(f"make_norm: spatial_dims must be 0, 1, 2 or 3, got {spatial_dims!r}")
     return factory(num_channels, spatial_dims, backend, **kwargs)

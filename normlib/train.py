@@ -40,8 +40,40 @@ class History:
         return None
 
 
+def _check_positive_int(value, name, who, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{who}: {name} must be an int ≥ {minimum}, got {value!r}")
+
+
+def _check_lr(lr, who):
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+        raise ValueError(f"{who}: lr must be a positive finite number, got {lr!r}")
+
+
+def _check_model(model, who):
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{who}: model must be a torch.nn.Module, got {type(model).__name__}")
+
+
+def _check_examples(X, y, who):
+    """``X``: a batch of inputs; ``y``: one integer class label per input."""
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError(f"{who}: X and y must be tensors, "
+                        f"got {type(X).__name__} and {type(y).__name__}")
+    if X.dim() == 0 or len(X) == 0:
+        raise ValueError(f"{who}: X must hold at least one example, got shape {tuple(X.shape)}")
+    if y.dim() != 1 or len(y) != len(X) or y.is_floating_point() or y.is_complex():
+        raise ValueError(f"{who}: y must be a 1-D tensor of integer class labels, one per row of X "
+                         f"({len(X)}), got {y.dtype} of shape {tuple(y.shape)}")
+
+
 def evaluate(model, X, y):
-    """Cross-entropy loss and accuracy on ``(X, y)``, in evaluation mode, without gradients."""
+    """Cross-entropy loss and accuracy on ``(X, y)``, in evaluation mode, without gradients.
+
+    Returns ``(nan, nan)`` when the model's outputs are not finite (a diverged model).
+    """
+    _check_model(model, "evaluate")
+    _check_examples(X, y, "evaluate")
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -61,6 +93,11 @@ def accuracy(model, X, y):
 def learning_rate(step, steps, lr, decay=True, warmup_steps=0):
     """The learning rate at ``step`` (1-based): a linear warmup from lr/warmup_steps to lr over the
     first ``warmup_steps`` steps, then (if ``decay``) a linear decay toward 0 over the run."""
+    _check_positive_int(steps, "steps", "learning_rate")
+    if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= steps:
+        raise ValueError(f"learning_rate: step must be an int from 1 to steps={steps}, got {step!r}")
+    _check_lr(lr, "learning_rate")
+    _check_positive_int(warmup_steps, "warmup_steps", "learning_rate", minimum=0)
     if step <= warmup_steps:
         return lr * step / warmup_steps
     return lr * (1 - (step - 1) / steps) if decay else lr
@@ -77,16 +114,23 @@ def train_classifier(model, data, steps, lr, batch_size=64, momentum=0.9, eval_e
     ``eval_every`` steps, e.g. to record layer statistics with :mod:`normlib.inspect`.
     ``warmup_steps`` > 0 adds a linear warmup (see :func:`learning_rate`).
     """
+    _check_model(model, "train_classifier")
+    if not all(hasattr(data, k) for k in ("X_train", "y_train", "X_test", "y_test")):
+        raise TypeError("train_classifier: data must be a normlib.data.Split (X_train, y_train, "
+                        f"X_test, y_test), got {type(data).__name__}")
+    _check_examples(data.X_train, data.y_train, "train_classifier(data.X_train, data.y_train)")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    _check_lr(lr, "train_classifier")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"train_classifier: callback must be callable or None, "
+                        f"got {type(callback).__name__}")
     if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
         raise ValueError(f"eval_every must be a positive int, got {eval_every!r}")
     if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
         raise ValueError(f"warmup_steps must be an int ≥ 0, got {warmup_steps!r}")
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     batches = minibatches(len(data.X_train), batch_size, torch.Generator().manual_seed(seed))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     history = History()
     model.train()
     if callback is not None:

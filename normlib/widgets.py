@@ -14,6 +14,8 @@ def batch_statistics(values, batch_size, n_batches, generator):
     n = len(values)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
         raise ValueError(f"batch_size must be an int between 1 and {n}, got {batch_size!r}")
+    if isinstance(n_batches, bool) or not isinstance(n_batches, int) or n_batches < 1:
+        raise ValueError(f"batch_statistics: n_batches must be a positive int, got {n_batches!r}")
     per_perm = n // batch_size
     perms = [torch.randperm(n, generator=generator) for _ in range(math.ceil(n_batches / per_perm))]
     idx = torch.stack(perms)[:, :per_perm * batch_size].reshape(-1, batch_size)[:n_batches]
@@ -24,10 +26,17 @@ def batch_statistics(values, batch_size, n_batches, generator):
 def batch_mean_explorer(values, batch_sizes=(2, 4, 8, 16, 32, 64, 128, 256), n_batches=2000, seed=0):
     """A slider over batch sizes; for each, a histogram of batch means against the population
     mean and the ±σ/√B band.  Returns the ipywidgets object (display it as a cell's last line)."""
+    values = torch.as_tensor(values, dtype=torch.float64)
+    if values.dim() != 1 or len(values) < 2:
+        raise ValueError(f"batch_mean_explorer: values must be 1-D with at least 2 entries, "
+                         f"got shape {tuple(values.shape)}")
+    if not batch_sizes or not all(isinstance(b, int) and not isinstance(b, bool)
+                                  and 1 <= b <= len(values) for b in batch_sizes):
+        raise ValueError(f"batch_mean_explorer: batch_sizes must be ints between 1 and "
+                         f"{len(values)}, got {batch_sizes!r}")
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    values = torch.as_tensor(values, dtype=torch.float64)
     mu, sigma = values.mean().item(), values.std(correction=0).item()
     half_width = 4 * sigma / math.sqrt(min(batch_sizes))   # the spread at the smallest batch size
     lo, hi = mu - half_width, mu + half_width

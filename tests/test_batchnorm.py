@@ -224,3 +224,28 @@ def test_deepcopy_and_train_eval_flags():
     m2 = copy.deepcopy(m)
     m(torch.randn(4, 2))
     assert m.num_batches_tracked.item() == 1 and m2.num_batches_tracked.item() == 0
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_double_backward_matches_torch(affine):
+    """normlib's hand-written backward pass is itself differentiable (gradient penalties and
+    Hessian-vector products work), and its second derivatives are torch's."""
+    torch.manual_seed(0)
+    x = torch.randn(5, 3, 4, dtype=torch.float64)
+    results = []
+    for cls in (nl.BatchNorm1d, nn.BatchNorm1d):
+        layer = cls(3, affine=affine, dtype=torch.float64)
+        if affine:
+            with torch.no_grad():
+                layer.weight.copy_(torch.tensor([0.5, 1.5, -2.0]))
+                layer.bias.copy_(torch.tensor([0.1, 0.0, -0.3]))
+        xg = x.clone().requires_grad_()
+        y = layer(xg)
+        (gx,) = torch.autograd.grad((y ** 3).sum(), xg, create_graph=True)
+        penalty = (gx ** 2).sum()
+        params = [xg] + ([layer.weight, layer.bias] if affine else [])
+        results.append(torch.autograd.grad(penalty, params))
+    for ours, theirs in zip(*results):
+        torch.testing.assert_close(ours, theirs, rtol=1e-9, atol=1e-9)
+    layer = nl.BatchNorm1d(3, dtype=torch.float64)
+    assert torch.autograd.gradgradcheck(lambda t: layer(t), (x.clone().requires_grad_(),))
