@@ -1,6 +1,7 @@
 # The Normalization Book · 정규화 교과서
 #   make book   create .venv, install everything, build the HTML book into _build/html
-#   make test   everything CI checks: normlib tests, book integrity, strict nbval, strict build
+#   make test   everything CI checks: normlib tests, book integrity, strict nbval, strict build,
+#               the browser tests, and the notebooks again with two CPU threads
 #   make serve  serve _build/html on http://localhost:8000
 #   make execute [NB=book/ko/03_batch_norm.ipynb]   re-execute notebooks in place (all by default)
 #   make bench  normlib's layers against torch.nn: time and memory (prints a table)
@@ -42,6 +43,10 @@ test: $(STAMP) $(ASSETS)
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=10 \
 	    --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
 	    tests book/ko book/en
+	@echo "The notebooks again, with two CPU threads each (numbers masked, every claim checked):"
+	NORMLIB_THREADS=2 $(BIN)/python -m pytest -p no:cacheprovider -q \
+	    --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize_threads.cfg \
+	    book/ko book/en
 
 serve:
 	@test -f _build/html/index.html || { echo "No built book yet: run 'make book' first."; exit 1; }

@@ -45,6 +45,11 @@ def setup(lang="en", seed=0, device=None, threads=None, quiet=False):
       ``NORMLIB_DEVICE``; read the chosen one back with :func:`device`.
     - ``threads``: torch's CPU threads; 1 by default (or ``NORMLIB_THREADS``), so that results
       do not depend on the machine's core count and notebooks can run side by side.
+
+    It also flushes denormal numbers (magnitudes below 1.2e-38 in float32) to zero on the CPU.
+    x86 processors compute with them up to a hundred times more slowly, and small networks
+    trained without normalization produce them: one of chapter 3's runs takes half the time
+    without them, with the same printed results.
     """
     global _device
     i18n.set_language(lang)
@@ -53,6 +58,7 @@ def setup(lang="en", seed=0, device=None, threads=None, quiet=False):
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive int, got {threads!r}")
     torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)  # returns False where the CPU cannot; then nothing changes
     seed_everything(seed)
     _device = _resolve_device(device)
     plots.set_style()

@@ -227,3 +227,16 @@ def test_exercises_are_numbered_by_chapter_in_the_pages_language(built, lang):
             for english in ("Exercise", "Solution to", ">Note<", "Click to show"):
                 assert english not in body, f"{nb.name}: '{english}' on a Korean page"
             assert len(re.findall(rf">{word} {chapter}\.\d+</a> 풀이<", html)) == len(numbers)
+
+
+@pytest.mark.parametrize("lang,page", pages())
+def test_the_interface_speaks_the_pages_language(built, lang, page):
+    """Search, previous/next, sidebars and launch buttons are labelled in the page's language."""
+    html = (built / "book" / lang / page).read_text(encoding="utf-8")
+    korean = ('title="검색"', 'title="왼쪽 사이드바 열고 닫기"', 'title="PDF로 인쇄"')
+    english = ('title="Search"', 'title="Toggle primary sidebar"', 'title="Print to PDF"')
+    expected, absent = (korean, english) if lang == "ko" else (english, korean)
+    for label in expected:
+        assert label in html, label
+    for label in absent:
+        assert label not in html, label

@@ -117,3 +117,14 @@ def test_pad_counts_hangul_as_two_columns():
     assert nl.pad("toolong", 3) == "toolong"
     with pytest.raises(ValueError, match="align"):
         nl.pad("x", 3, "^")
+
+
+def test_setup_flushes_denormals_on_the_cpu():
+    """Denormal float32 values (below 1.2e-38) are flushed to zero after setup(): x86 computes
+    with them up to a hundred times more slowly (see normlib.config.setup)."""
+    if not torch.set_flush_denormal(False):  # the CPU cannot flush them: nothing to test
+        pytest.skip("this CPU does not support flushing denormals")
+    tiny = torch.tensor([1e-39], dtype=torch.float32)
+    assert (tiny * 1.0).item() != 0.0  # without flushing, a denormal survives arithmetic
+    nl.setup(lang="en", quiet=True)
+    assert (tiny * 1.0).item() == 0.0
