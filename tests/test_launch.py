@@ -105,3 +105,5 @@ def test_workflow_tests_pull_requests_and_publishes_main():
     assert any("upload-pages-artifact" in step.get("uses", "") for step in jobs["pages"]["steps"])
     assert any("deploy-pages" in step.get("uses", "") for step in jobs["deploy"]["steps"])
     assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+    # the CPU build of the pinned torch, not PyPI's CUDA build
+    assert workflow["env"]["PIP_EXTRA_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
