@@ -78,7 +78,8 @@ def _check_constructor(cls, num_features, eps, momentum, affine, track_running_s
 def _scale_shift(mean, var, eps, weight, bias):
     """γ x̂ + β = x · scale + shift, with per-channel scale = γ / √(σ² + ε), shift = β − μ · scale.
 
-    One fused full-size pass (torch.addcmul) then computes the output, as PyTorch's own kernel does.
+    The output then costs one multiply-add per value, as in PyTorch's own kernel, and autograd
+    keeps only x (and the small scale) for the backward pass.
     """
     scale = torch.rsqrt(var + eps)
     if weight is not None:
