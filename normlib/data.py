@@ -13,7 +13,8 @@ def digits(n_test=500, seed=0, device=None, dtype=torch.float32):
 
     Returns a :class:`Split` of flat 64-pixel inputs, standardized with the *training* set's
     per-pixel mean and standard deviation (constant pixels are left at 0), and integer labels.
-    The split is a fixed random permutation drawn from ``seed``.
+    The split is a fixed random permutation drawn from ``seed``.  The tensors are on ``device``,
+    by default the one chosen by :func:`normlib.setup` (the CPU unless asked otherwise).
     """
     if isinstance(n_test, bool) or not isinstance(n_test, int) or not 0 < n_test < 1797:
         raise ValueError(f"n_test must be an int between 1 and 1796, got {n_test!r}")
@@ -28,9 +29,40 @@ def digits(n_test=500, seed=0, device=None, dtype=torch.float32):
     mean, std = X[train].mean(0), X[train].std(0)
     std[std == 0] = 1.0
     X = (X - mean) / std
+    device = _device(device)
     as_x = lambda a: torch.as_tensor(a, dtype=dtype, device=device)
     as_y = lambda a: torch.as_tensor(a, dtype=torch.long, device=device)
     return Split(as_x(X[train]), as_y(y[train]), as_x(X[test]), as_y(y[test]))
+
+
+def holdout(split, n, seed=0):
+    """Hold out ``n`` training examples of ``split`` as a validation set, for choosing things.
+
+    Returns a :class:`Split` whose training part is the rest of ``split``'s training set and whose
+    *test* part is the held-out validation set, so that the same training code can tune on it.
+    ``split``'s test set is not touched: choose a learning rate (or anything else) on the returned
+    split, then train on the whole of ``split`` with that choice and report its test set once.
+    (The inputs were standardized with statistics of the whole training set, held-out part
+    included; that uses the pixels, never the labels.)
+    """
+    if not isinstance(split, Split):
+        raise TypeError(f"holdout: split must be a normlib.data.Split, got {type(split).__name__}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 < n < len(split.X_train):
+        raise ValueError(f"holdout: n must be an int between 1 and {len(split.X_train) - 1} "
+                         f"(the training set's size less one), got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"holdout: seed must be a non-negative int, got {seed!r}")
+    order = torch.randperm(len(split.X_train), generator=torch.Generator().manual_seed(seed))
+    val, train = order[:n].to(split.X_train.device), order[n:].to(split.X_train.device)
+    return Split(split.X_train[train], split.y_train[train], split.X_train[val], split.y_train[val])
+
+
+def _device(device):
+    """``device``, or the one chosen by :func:`normlib.setup` when it is None."""
+    if device is None:
+        from .config import device as chosen   # the runtime's choice; the CPU before any setup()
+        return chosen()
+    return torch.device(device)
 
 
 def minibatches(n, batch_size, generator):

@@ -2,6 +2,7 @@
 
 from torch import nn
 
+from .data import _device
 from .norms import NORMS, make_norm
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
@@ -35,7 +36,7 @@ def init_weight(weight, init, activation):
 
 
 def mlp(in_features, width, depth, out_features, norm="none", activation="relu",
-        placement="before", backend="normlib", init="auto"):
+        placement="before", backend="normlib", init="auto", device=None):
     """A fully connected network of ``depth`` hidden layers of ``width`` units.
 
     Each hidden layer is ``Linear → norm → activation`` (``placement="before"``: normalize the
@@ -43,7 +44,9 @@ def mlp(in_features, width, depth, out_features, norm="none", activation="relu",
     layer directly followed by a normalization has no bias (the norm's β replaces it).  Weights are
     initialized by ``init`` (see :func:`init_weight`): by default He (Kaiming) for ReLU and Xavier
     (Glorot) for sigmoid and tanh.  ``backend`` picks normlib's layers or their ``torch.nn`` twins
-    (see :func:`make_norm`).
+    (see :func:`make_norm`).  The model is built on the CPU (so that its initial weights are the
+    same on every device) and moved to ``device``, by default the one chosen by
+    :func:`normlib.setup`.
     """
     for name, value in (("in_features", in_features), ("width", width), ("depth", depth),
                         ("out_features", out_features)):
@@ -69,4 +72,4 @@ def mlp(in_features, width, depth, out_features, norm="none", activation="relu",
         layers += [m for m in block if not isinstance(m, nn.Identity)]
         d = width
     layers.append(nn.Linear(d, out_features))
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers).to(_device(device))

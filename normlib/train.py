@@ -138,7 +138,7 @@ def train_classifier(model, data, steps, lr, batch_size=64, momentum=0.9, eval_e
     for step in range(1, steps + 1):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, steps, lr, decay, warmup_steps)
-        idx = next(batches)
+        idx = next(batches).to(data.X_train.device)
         loss = nn.functional.cross_entropy(model(data.X_train[idx]), data.y_train[idx])
         if not torch.isfinite(loss):
             history.diverged_at = step

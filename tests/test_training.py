@@ -205,3 +205,33 @@ def test_explorer_builds_a_slider():
     w = nl.widgets.batch_mean_explorer(torch.randn(300), batch_sizes=(2, 8, 32), n_batches=50)
     assert isinstance(w, ipywidgets.interactive)
     assert w.children[0].options == (2, 8, 32)
+
+
+def test_holdout_is_a_disjoint_part_of_the_training_set():
+    from normlib.data import holdout
+    data = digits()
+    tune = holdout(data, 300, seed=0)
+    assert len(tune.X_test) == 300 and len(tune.X_train) == len(data.X_train) - 300
+    rows = {tuple(r.tolist()) for r in data.X_train}
+    assert all(tuple(r.tolist()) in rows for r in tune.X_test)          # drawn from training data
+    test_rows = {tuple(r.tolist()) for r in data.X_test}
+    assert not any(tuple(r.tolist()) in test_rows for r in tune.X_test)  # never from the test set
+    assert torch.equal(holdout(data, 300, seed=0).y_test, tune.y_test)
+    assert not torch.equal(holdout(data, 300, seed=1).y_test, tune.y_test)
+    with pytest.raises(ValueError, match="n must be"):
+        holdout(data, len(data.X_train))
+    with pytest.raises(TypeError, match="split must be"):
+        holdout((data.X_train, data.y_train), 10)
+
+
+def test_data_and_models_follow_the_chosen_device(monkeypatch):
+    """The code path that puts data and models on nl.device(), exercised without a GPU: the
+    'meta' device holds shapes only, so if anything stayed on the CPU the check would see it."""
+    import normlib.config as config
+    monkeypatch.setattr(config, "_device", torch.device("meta"))
+    data = digits()
+    model = nl.models.mlp(64, 16, 2, 10, norm="bn")
+    assert {t.device.type for t in data} == {"meta"}
+    assert {p.device.type for p in model.parameters()} | {b.device.type for b in model.buffers()} == {"meta"}
+    assert digits(device="cpu").X_train.device.type == "cpu"
+    assert nl.models.mlp(64, 16, 1, 10, device="cpu")[0].weight.device.type == "cpu"
