@@ -155,6 +155,27 @@ def write_fragments(data):
 
 # ---------------------------------------------------------------------------------------------
 
+PLANNED_CHAPTERS = 11   # BOOK_GUIDE §3
+
+
+def projection(times, jobs):
+    """What the notebook passes of ``make test`` take, now and with every planned chapter.
+
+    ``make test`` runs each notebook once: the Korean edition ``jobs`` at a time, the English one
+    alone (it has two threads). Scaled by chapters, assuming later chapters cost what these do.
+    """
+    per_edition = {e: [s for n, s in times.items() if n.startswith(f"book/{e}/")] for e in EDITIONS}
+    if not all(per_edition.values()):
+        return "(projection needs notebooks of both editions)"
+    chapters = max(len(v) for v in per_edition.values())
+    now = sum(per_edition["ko"]) / jobs + sum(per_edition["en"])
+    later = now * PLANNED_CHAPTERS / chapters
+    return (f"make test's notebook passes (Korean {jobs} at a time, English one at a time): "
+            f"about {now:.0f} s now for {chapters} chapters; about {later:.0f} s projected for "
+            f"{PLANNED_CHAPTERS} chapters ({2 * PLANNED_CHAPTERS} notebooks) at the same cost per "
+            f"chapter. The rest of make test (library tests, strict build, browser) comes on top.")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
@@ -187,6 +208,8 @@ def main(argv=None):
     print(f"{'total wall time (' + str(args.jobs) + ' at a time)':40s} {wall:8.1f}  "
           f"{'ok' if wall <= WHOLE_BOOK_S else 'over budget'}")
     print(f"budgets: each notebook ≤ {PER_NOTEBOOK_S} s, the whole book ≤ {WHOLE_BOOK_S} s")
+    print(projection({pathlib.Path(p).resolve().relative_to(ROOT).as_posix(): s
+                      for p, s, _ in results}, args.jobs))
     if args.write:
         if any(error for _, _, error in results):
             print(f"not written: a notebook failed, so {DATA.relative_to(ROOT)} is left as it was")

@@ -120,3 +120,19 @@ def test_glossary_terms_used_exist():
             for used in re.findall(r"\{term\}`([^`<]+?)(?:\s*<([^>]+)>)?`", md):
                 term = used[1] or used[0]
                 assert term.strip().lower() in terms, f"{path.name} uses undefined term {term!r}"
+
+
+TYPED_EQUATION_NUMBER = re.compile(
+    r"(?:\b[Ee]q(?:uation)?s?\.?|식|수식)\s*\(?\d+(?:\.\d+)?\)|(?<![\w{`])\(\d+\)(?=\s*(?:에서|의|과|와|을|를|이|가|은|는))")
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+@pytest.mark.parametrize("name", NAMES)
+def test_equations_are_referred_to_with_eq_roles_not_typed_numbers(lang, name):
+    """The build numbers equations per chapter; a typed "(1)" or "eq. (2)" would go stale, in
+    prose or in code strings (legends, claim texts)."""
+    nb = load(ROOT / "book" / lang / name)
+    for i, cell in enumerate(nb["cells"]):
+        text = re.sub(r"\{eq\}`[^`]*`", "", source(cell))
+        found = TYPED_EQUATION_NUMBER.findall(text)
+        assert not found, f"cell {i}: typed equation number(s) {found}; use {{eq}}`label`"

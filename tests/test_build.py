@@ -240,3 +240,32 @@ def test_the_interface_speaks_the_pages_language(built, lang, page):
         assert label in html, label
     for label in absent:
         assert label not in html, label
+
+
+def _chapter_pages():
+    return [(lang, nb.with_suffix(".html").name) for lang in EDITIONS for nb in notebooks(lang)]
+
+
+@pytest.mark.parametrize("lang,page", _chapter_pages())
+def test_equations_are_numbered_by_chapter_and_references_match(built, lang, page):
+    """Equations render as (chapter.k) from 1 in page order, and each {eq} reference shows the
+    number of the equation it links to (book/_ext/numbering.py)."""
+    html = (built / "book" / lang / page).read_text(encoding="utf-8")
+    chapter = int(page[:2])
+    shown = re.findall(r'id="equation-([^"]+)"[^>]*>.*?class="eqno">\(([^)]*)\)', html, flags=re.S)
+    numbers = dict(shown)
+    assert [n for _, n in shown] == [f"{chapter}.{k}" for k in range(1, len(shown) + 1)], shown
+    refs = re.findall(r'<a class="reference internal" href="#equation-([^"]+)">\(([^)]*)\)</a>', html)
+    for label, number in refs:
+        assert numbers.get(label) == number, f"{{eq}}`{label}` shows ({number})"
+
+
+@pytest.mark.parametrize("name", [nb.name for nb in notebooks("en")])
+def test_both_editions_number_equations_alike(built, name):
+    page = name.replace(".ipynb", ".html")
+    found = {}
+    for lang in EDITIONS:
+        html = (built / "book" / lang / page).read_text(encoding="utf-8")
+        found[lang] = [(label.split("-", 1)[1], n) for label, n in re.findall(
+            r'id="equation-([^"]+)"[^>]*>.*?class="eqno">\(([^)]*)\)', html, flags=re.S)]
+    assert found["ko"] == found["en"]
