@@ -136,3 +136,43 @@ def test_equations_are_referred_to_with_eq_roles_not_typed_numbers(lang, name):
         text = re.sub(r"\{eq\}`[^`]*`", "", source(cell))
         found = TYPED_EQUATION_NUMBER.findall(text)
         assert not found, f"cell {i}: typed equation number(s) {found}; use {{eq}}`label`"
+
+
+def _prose_numbers(markdown):
+    """Decimal numbers typed into a markdown cell's prose (not in math, code, roles or links)."""
+    text = re.sub(r"\$\$.*?\$\$|\$[^$\n]*\$|```.*?```|`[^`\n]*`|\{[a-z:]+\}`[^`]*`|\]\([^)]*\)", " ",
+                  markdown, flags=re.S)
+    return set(re.findall(r"(?<![\w.])\d+\.\d{2,}(?![\w.])", text))
+
+
+def _measured_numbers(nb):
+    """Numbers printed by the notebook's cells, except the ✓ lines of claims (a claim's text states
+    the range it checks, which the prose may repeat) and numbers written in the code (settings,
+    such as a learning rate, which the prose names and the output echoes)."""
+    found = set()
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            texts = [out.get("text", "")] + [out.get("data", {}).get("text/plain", "")]
+            for t in texts:
+                t = "".join(t) if isinstance(t, list) else t
+                for line in t.splitlines():
+                    if not line.lstrip().startswith(("✓", "✗")):
+                        found |= set(re.findall(r"(?<![\w.])\d+\.\d{2,}(?![\w.])", line))
+    settings = set()
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            settings |= set(re.findall(r"(?<![\w.])\d+\.\d{2,}(?![\w.])", source(cell)))
+    return found - settings
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+@pytest.mark.parametrize("name", NAMES)
+def test_prose_does_not_copy_measured_numbers(lang, name):
+    """A number the notebook prints must reach the prose through glue ({glue:text}), not be typed:
+    typed, it goes stale on the next run and differs on another CPU."""
+    nb = load(ROOT / "book" / lang / name)
+    measured = _measured_numbers(nb)
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "markdown":
+            copied = _prose_numbers(source(cell)) & measured
+            assert not copied, f"cell {i}: {sorted(copied)} typed into the prose; glue them"
