@@ -200,8 +200,8 @@ def weight_norm(v, g, dim=0):
     """Weight normalization's reparametrization ``w = g · v / ‖v‖``: the direction of ``v`` with
     length ``g``.  ``‖v‖`` is taken over every axis but ``dim`` (one length per output unit for
     ``dim=0``); ``dim=None`` or ``-1`` takes it over the whole tensor, as in torch."""
-    dims = tuple(range(v.dim())) if dim in (None, -1) else tuple(d for d in range(v.dim()) if d != dim)
-    return v * (g / torch.linalg.vector_norm(v, dim=dims, keepdim=True))
+    every_axis_but_dim = [d for d in range(v.dim()) if d != dim]
+    return v * (g / torch.linalg.vector_norm(v, dim=every_axis_but_dim, keepdim=True))
 
 
 # ---- chapter 3.4: batch norm's backward pass in closed form ------------------------------------

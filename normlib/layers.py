@@ -360,8 +360,9 @@ class _WeightNorm(nn.Module):
 
     def right_inverse(self, weight):
         """From a weight to (g, v): v is the weight itself and g its length, so w is unchanged."""
-        dims = tuple(range(weight.dim())) if self.dim == -1 else \
-            tuple(d for d in range(weight.dim()) if d != self.dim)
+        if self.dim == -1:  # one length for the whole tensor: a 0-dimensional g, as in torch
+            return torch.linalg.vector_norm(weight), weight
+        dims = tuple(d for d in range(weight.dim()) if d != self.dim)
         return torch.linalg.vector_norm(weight, dim=dims, keepdim=True), weight
 
 
