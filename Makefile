@@ -4,6 +4,7 @@
 #               the browser tests, and the notebooks again with two CPU threads
 #   make serve  serve _build/html on http://localhost:8000
 #   make execute [NB=book/ko/03_batch_norm.ipynb]   re-execute notebooks in place (all by default)
+#   make test-lib  only normlib's own tests (no notebooks, no build): quick, while editing normlib
 #   make bench  normlib's layers against torch.nn: time and memory (prints a table)
 #   make time   time every notebook against the budget (each ≤ 60 s, the book ≤ 10 min)
 
@@ -17,7 +18,12 @@ NB      ?= $(sort $(wildcard book/ko/*.ipynb book/en/*.ipynb))
 JOBS    ?= 2
 PORT    ?= 8000
 
-.PHONY: book html test serve execute bench time clean
+.PHONY: book html test test-lib serve execute bench time clean
+
+LIB_TESTS := tests/test_functional.py tests/test_layers.py tests/test_batchnorm.py \
+             tests/test_factory.py tests/test_bad_inputs.py tests/test_properties.py \
+             tests/test_family_properties.py tests/test_training.py tests/test_core.py \
+             tests/test_bench.py
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version'
@@ -47,6 +53,9 @@ test: $(STAMP) $(ASSETS)
 	NORMLIB_THREADS=2 $(BIN)/python -m pytest -p no:cacheprovider -q \
 	    --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize_threads.cfg \
 	    book/ko book/en
+
+test-lib: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(JOBS) $(LIB_TESTS)
 
 serve:
 	@test -f _build/html/index.html || { echo "No built book yet: run 'make book' first."; exit 1; }

@@ -15,8 +15,9 @@ For an image batch of shape (N, C, H, W):
 
 Each layer then scales and shifts every channel (or feature) with learnable γ and β:
 ``y = γ · x̂ + β``.  In the code below γ is folded into the divisor (``γ / sqrt(var + eps)``), so
-``y = (x - mean) · (γ / sqrt(var + eps)) + β``: the same numbers, and autograd keeps one tensor of
-x's size for the backward pass instead of two.
+``y = (x - mean) · (γ / sqrt(var + eps)) + β``, where γ has one value per normalized slice (batch,
+instance and group norm): the same numbers, with fewer passes over x's size and one tensor of
+x's size kept for the backward pass instead of two.
 
 The layers (:mod:`normlib.layers`) check their input, then call one function of this module, and
 autograd differentiates it.  ``moments``, ``standardize`` and ``normalize`` check their arguments
@@ -41,11 +42,22 @@ def _normalize(x, dims, eps, center=True, weight=None, bias=None):
     """``weight · (x − mean) / sqrt(var + eps) + bias`` over ``dims``, and the mean and variance.
 
     With ``center=False`` nothing is subtracted and ``var`` is the mean square (RMSNorm).
+    ``weight`` and ``bias`` must have one value per slice (per channel, or per group): they are
+    folded into the divisor.  Layer norm's per-feature γ and β go through :func:`_affine` instead.
     """
-    mean = x.mean(dims, keepdim=True) if center else None
-    d = x - mean if center else x                       # x − μ
-    var = d.square().mean(dims, keepdim=True)           # σ², the biased variance
+    if center:
+        mean = _mean(x, dims)
+        d = x + mean.neg()      # x − μ; written as x + (−μ), backward negates μ's small gradient
+    else:                       # rather than a whole copy of x's
+        mean, d = None, x
+    var = _mean(d.square(), dims)                       # σ², the biased variance
     return _scale_and_shift(d, var, eps, weight, bias), mean, var
+
+
+def _mean(x, dims):
+    """``x.mean(dims, keepdim=True)``, bit for bit, computed as a sum divided by the count: the
+    backward pass of a sum only broadcasts the gradient, where a mean's also divides all of it."""
+    return x.sum(dims, keepdim=True) / math.prod(x.shape[d] for d in dims)
 
 
 def _scale_and_shift(d, var, eps, weight=None, bias=None):
@@ -53,8 +65,14 @@ def _scale_and_shift(d, var, eps, weight=None, bias=None):
     gain = torch.rsqrt(var + eps)
     if weight is not None:
         gain = gain * weight
-    y = d * gain
-    return y if bias is None else y + bias
+    return d * gain if bias is None else torch.addcmul(bias, d, gain)
+
+
+def _affine(x, weight=None, bias=None):
+    """``γ · x + β``, each of them optional."""
+    if weight is None:
+        return x if bias is None else x + bias
+    return x * weight if bias is None else torch.addcmul(bias, x, weight)
 
 
 def moments(x, dims):
@@ -173,7 +191,8 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer norm: per sample, over the trailing ``normalized_shape`` axes (e.g. the features)."""
     dims = tuple(range(-len(normalized_shape), 0))
-    return _normalize(_wide(x), dims, eps, weight=weight, bias=bias)[0].to(x.dtype)
+    x_hat = _normalize(_wide(x), dims, eps)[0]
+    return _affine(x_hat, weight, bias).to(x.dtype)
 
 
 def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
@@ -193,7 +212,8 @@ def rms_norm(x, normalized_shape, weight=None, eps=None):
     ``eps=None`` is the machine epsilon of x's dtype, as in torch."""
     eps = torch.finfo(x.dtype).eps if eps is None else eps
     dims = tuple(range(-len(normalized_shape), 0))
-    return _normalize(_wide(x), dims, eps, center=False, weight=weight)[0].to(x.dtype)
+    x_hat = _normalize(_wide(x), dims, eps, center=False)[0]
+    return _affine(x_hat, weight).to(x.dtype)
 
 
 def weight_norm(v, g, dim=0):
