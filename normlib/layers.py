@@ -40,7 +40,10 @@ class _NormBase(nn.Module):
 
     def _setup(self, shape, affine, bias=True, track_running_stats=False, device=None,
                dtype=None):
-        """``bias=None``: the layer has no shift at all (RMSNorm)."""
+        """Create γ (``weight``) and β (``bias``) of ``shape`` if ``affine``, and the running
+        statistics if ``track_running_stats``; then reset them.  ``bias=None``: the layer never
+        has a β (RMSNorm); ``track_running_stats=None``: it never has running statistics (layer
+        and group norm).  Then not even empty slots are registered, as in torch."""
         factory = {"device": device, "dtype": dtype}
         if affine:
             self.weight = nn.Parameter(torch.empty(shape, **factory))                # γ
