@@ -45,12 +45,15 @@ def _normalize(x, dims, eps, center=True, weight=None, bias=None):
     ``weight`` and ``bias`` must have one value per slice (per channel, or per group): they are
     folded into the divisor.  Layer norm's per-feature γ and β go through :func:`_affine` instead.
     """
+    # Written for a short backward pass, with the same bits as the textbook expressions: a mean
+    # is a sum over a count (see _mean), x − μ is x + (−μ) (backward then negates μ's small
+    # gradient, not a copy of x's), and (x − μ)² is d * d (d.square()'s backward copies d).
     if center:
         mean = _mean(x, dims)
-        d = x + mean.neg()      # x − μ; written as x + (−μ), backward negates μ's small gradient
-    else:                       # rather than a whole copy of x's
+        d = x + mean.neg()                  # x − μ
+    else:
         mean, d = None, x
-    var = _mean(d.square(), dims)                       # σ², the biased variance
+    var = _mean(d * d, dims)                # σ², the biased variance
     return _scale_and_shift(d, var, eps, weight, bias), mean, var
 
 
