@@ -37,14 +37,24 @@ class NormSpec:
     spatial_dims: tuple = (0, 1, 2, 3)
 
 
+# Builders: (a backend's classes, num_channels C, spatial_dims S, **options) -> the layer
+
 def _identity(classes, c, s, **options):
     if options:
         raise TypeError(f"make_norm('none') takes no options, got {sorted(options)}")
     return nn.Identity()
 
 
+def _batch_norm(classes, c, s, **options):
+    return getattr(classes, f"BatchNorm{max(s, 1)}d")(c, **options)     # (N, C) goes to 1d
+
+
 def _layer_norm(classes, c, s, **options):
     return classes.LayerNorm(c, **options) if s == 0 else classes.GroupNorm(1, c, **options)
+
+
+def _instance_norm(classes, c, s, **options):
+    return getattr(classes, f"InstanceNorm{s}d")(c, **options)
 
 
 def default_groups(c):
@@ -56,22 +66,29 @@ def _group_norm(classes, c, s, num_groups=None, **options):
     return classes.GroupNorm(default_groups(c) if num_groups is None else num_groups, c, **options)
 
 
-def _shift(affine="affine"):
-    """β exists unless the options turn off the affine map or its bias."""
-    return lambda options: bool(options.get(affine, True)) and bool(options.get("bias", True))
+def _rms_norm(classes, c, s, **options):
+    return classes.RMSNorm(c, **options)
+
+
+def _beta(options, affine=True):
+    """Whether the layer has β: unless the options turn off its affine map (``affine`` or
+    ``elementwise_affine``; ``affine`` is the layer's default) or its bias."""
+    affine = options.get("affine", options.get("elementwise_affine", affine))
+    return bool(affine) and bool(options.get("bias", True))
+
+
+def _no_beta(options):
+    return False
 
 
 NORMS = {
-    "none": NormSpec(_identity, lambda options: False),
-    "bn": NormSpec(lambda classes, c, s, **o: getattr(classes, f"BatchNorm{max(s, 1)}d")(c, **o),
-                   _shift()),
-    "ln": NormSpec(_layer_norm, lambda o: _shift("elementwise_affine")(o) and _shift()(o)),
-    "in": NormSpec(lambda classes, c, s, **o: getattr(classes, f"InstanceNorm{s}d")(c, **o),
-                   lambda o: bool(o.get("affine", False)) and bool(o.get("bias", True)),
+    "none": NormSpec(_identity, _no_beta),
+    "bn": NormSpec(_batch_norm, _beta),
+    "ln": NormSpec(_layer_norm, _beta),
+    "in": NormSpec(_instance_norm, lambda options: _beta(options, affine=False),
                    spatial_dims=(1, 2, 3)),
-    "gn": NormSpec(_group_norm, _shift()),
-    "rms": NormSpec(lambda classes, c, s, **o: classes.RMSNorm(c, **o), lambda options: False,
-                    spatial_dims=(0,)),
+    "gn": NormSpec(_group_norm, _beta),
+    "rms": NormSpec(_rms_norm, _no_beta, spatial_dims=(0,)),
 }
 
 
