@@ -3,9 +3,9 @@
 #   make test   everything CI checks: normlib tests, book integrity, the strict build, the browser
 #               tests, then every notebook with nbval (portable comparison): the Korean edition on
 #               the native CPU kernels with one thread, the English one on other kernels, 2 threads
-#   make test-lib  normlib's own tests only
 #   make serve  serve _build/html on http://localhost:8000
 #   make execute [NB=book/ko/03_batch_norm.ipynb]   re-execute notebooks in place (all by default)
+#   make test-lib  only normlib's own tests (no notebooks, no build): quick, while editing normlib
 #   make bench  normlib's layers against torch.nn: time and memory (prints a table)
 #   make time   time every notebook against the budget (each ≤ 60 s, the book ≤ 10 min)
 
@@ -25,6 +25,11 @@ NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 OTHER_CPU := ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2
 
 .PHONY: book html test test-lib serve execute bench time clean
+
+LIB_TESTS := tests/test_functional.py tests/test_layers.py tests/test_batchnorm.py \
+             tests/test_factory.py tests/test_bad_inputs.py tests/test_properties.py \
+             tests/test_family_properties.py tests/test_training.py tests/test_core.py \
+             tests/test_bench.py
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version'
@@ -53,10 +58,8 @@ test: $(STAMP) $(ASSETS)
 	@echo "English edition: other CPU kernels ($(OTHER_CPU)) and two threads, one notebook at a time"
 	$(OTHER_CPU) NORMLIB_THREADS=2 $(BIN)/python -m pytest -p no:cacheprovider $(NBVAL) book/en
 
-# make test-lib: normlib's own tests (against torch, properties, bad inputs), nothing of the book
 test-lib: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) -q tests/test_batchnorm.py tests/test_bad_inputs.py \
-	    tests/test_properties.py tests/test_functional.py tests/test_training.py tests/test_core.py
+	$(BIN)/python -m pytest -q -n $(JOBS) $(LIB_TESTS)
 
 serve:
 	@test -f _build/html/index.html || { echo "No built book yet: run 'make book' first."; exit 1; }

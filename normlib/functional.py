@@ -1,51 +1,81 @@
-"""The one idea behind every method in this book: standardize over a set of axes.
+"""The book's mathematics on one screen: every method is ``normalize(x, dims)`` and an affine map.
 
 For an input ``x`` and a set of axes ``dims``,
 
     normalize(x, dims) = (x - mean(x, dims)) / sqrt(var(x, dims) + eps)
 
-with the *biased* variance (divide by the number of values).  The methods differ only in ``dims``:
-for an image batch of shape (N, C, H, W)
+with the *biased* variance (divide by the number of values).  The methods differ only in ``dims``.
+For an image batch of shape (N, C, H, W):
 
     batch norm     dims = (0, 2, 3)   one mean per channel, over the batch and the pixels
     layer norm     dims = (1, 2, 3)   one mean per sample, over channels and pixels
     instance norm  dims = (2, 3)      one mean per sample and channel
-    group norm     channels split into groups, then per sample and group
+    group norm     split C into G groups of C/G channels, then one mean per sample and group
+    RMSNorm        like layer norm, but only divided by the root mean square (no centring)
+
+Each layer then scales and shifts every channel (or feature) with learnable γ and β:
+``y = γ · x̂ + β``.  In the code below γ is folded into the divisor (``γ / sqrt(var + eps)``), so
+``y = (x - mean) · (γ / sqrt(var + eps)) + β``, where γ has one value per normalized slice (batch,
+instance and group norm): the same numbers, with fewer passes over x's size and one tensor of
+x's size kept for the backward pass instead of two.
+
+The layers (:mod:`normlib.layers`) check their input, then call one function of this module, and
+autograd differentiates it.  ``moments``, ``standardize`` and ``normalize`` check their arguments
+(chapters call them directly); ``batch_norm``, ``layer_norm`` and the others trust their caller,
+as ``torch.nn.functional`` does.
+
+Note: this ``normalize`` is not ``torch.nn.functional.normalize``, which divides by an Lp norm.
 """
 
 import math
-import numbers
 
 import torch
 
+from . import _checks
 
-def _check_eps(eps, who):
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-        raise TypeError(f"{who}: eps must be a number ≥ 0, got {type(eps).__name__}")
-    if not (eps >= 0 and math.isfinite(eps)):
-        raise ValueError(f"{who}: eps must be a finite number ≥ 0, got {eps!r}")
+LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
-def _check_dims(x, dims, who):
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{who}: x must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{who}: x must be a floating-point tensor, got dtype {x.dtype}")
-    if isinstance(dims, int):
-        dims = (dims,)
-    try:
-        dims = tuple(dims)
-    except TypeError:
-        raise TypeError(f"{who}: dims must be an int or a sequence of ints, got {dims!r}") from None
-    if not dims or not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
-        raise TypeError(f"{who}: dims must be a non-empty sequence of ints, got {dims!r}")
-    ndim = x.dim()
-    norm = tuple(d % ndim if -ndim <= d < ndim else None for d in dims)
-    if None in norm:
-        raise ValueError(f"{who}: dims {dims} out of range for an input with {ndim} dimensions")
-    if len(set(norm)) != len(norm):
-        raise ValueError(f"{who}: dims {dims} name the same axis twice")
-    return norm
+# ---- the one idea --------------------------------------------------------------------------
+
+def _normalize(x, dims, eps, center=True, weight=None, bias=None):
+    """``weight · (x − mean) / sqrt(var + eps) + bias`` over ``dims``, and the mean and variance.
+
+    With ``center=False`` nothing is subtracted and ``var`` is the mean square (RMSNorm).
+    ``weight`` and ``bias`` must have one value per slice (per channel, or per group): they are
+    folded into the divisor.  Layer norm's per-feature γ and β go through :func:`_affine` instead.
+    """
+    # Written for a short backward pass, with the same bits as the textbook expressions: a mean
+    # is a sum over a count (see _mean), x − μ is x + (−μ) (backward then negates μ's small
+    # gradient, not a copy of x's), and (x − μ)² is d * d (d.square()'s backward copies d).
+    if center:
+        mean = _mean(x, dims)
+        d = x + mean.neg()                  # x − μ
+    else:
+        mean, d = None, x
+    var = _mean(d * d, dims)                # σ², the biased variance
+    return _scale_and_shift(d, var, eps, weight, bias), mean, var
+
+
+def _mean(x, dims):
+    """``x.mean(dims, keepdim=True)``, bit for bit, computed as a sum divided by the count: the
+    backward pass of a sum only broadcasts the gradient, where a mean's also divides all of it."""
+    return x.sum(dims, keepdim=True) / math.prod(x.shape[d] for d in dims)
+
+
+def _scale_and_shift(d, var, eps, weight=None, bias=None):
+    """``d · γ / sqrt(var + eps) + β``, with γ = 1 and β = 0 when they are None."""
+    gain = torch.rsqrt(var + eps)
+    if weight is not None:
+        gain = gain * weight
+    return d * gain if bias is None else torch.addcmul(bias, d, gain)
+
+
+def _affine(x, weight=None, bias=None):
+    """``γ · x + β``, each of them optional."""
+    if weight is None:
+        return x if bias is None else x + bias
+    return x * weight if bias is None else torch.addcmul(bias, x, weight)
 
 
 def moments(x, dims):
@@ -53,7 +83,7 @@ def moments(x, dims):
 
     An empty reduction (no values over ``dims``) is a ``ValueError``, not torch's NaN.
     """
-    dims = _check_dims(x, dims, "moments")
+    dims = _checks.check_dims("moments", x, dims)
     if math.prod(x.shape[d] for d in dims) == 0:  # the mean would be NaN
         raise ValueError(f"moments: no values to average over dims {dims} of shape {tuple(x.shape)}")
     # Two passes: the mean, then the mean squared deviation from it.  As accurate as one-pass
@@ -63,51 +93,23 @@ def moments(x, dims):
     return mean, var
 
 
-def _standardize(x, mean, var, eps):
-    return (x - mean) * torch.rsqrt(var + eps)
-
-
-def _check_stat(value, x, name):
-    """A statistic for :func:`standardize`: a number, or a tensor that broadcasts against ``x``."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return torch.tensor(float(value), dtype=x.dtype, device=x.device)
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"standardize: {name} must be a tensor or a number, "
-                        f"got {type(value).__name__}")
-    # broadcasts to x's shape: no more axes than x, each one of size 1 or x's size, right-aligned
-    fits = value.dim() <= x.dim() and all(v in (1, s) for v, s in zip(reversed(value.shape),
-                                                                      reversed(x.shape)))
-    if not fits:
-        raise ValueError(f"standardize: {name} of shape {tuple(value.shape)} does not broadcast "
-                         f"against x of shape {tuple(x.shape)}; keep reduced axes (keepdim=True)")
-    return value
-
-
-def _check_no_zero_division(var, eps, who):
-    if eps == 0 and bool((var == 0).any()):
-        raise ValueError(f"{who}: a variance is 0 and eps=0, so x / sqrt(var + eps) divides by "
-                         "zero (NaN or inf); use eps > 0")
-
-
 def standardize(x, mean, var, eps=1e-5):
     """``(x - mean) / sqrt(var + eps)`` for statistics that are already known.
 
     ``mean`` and ``var`` are numbers or tensors that broadcast against ``x``; ``var`` must be ≥ 0.
     NaN in ``x``, ``mean`` or ``var`` propagates, as in torch.
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"standardize: x must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"standardize: x must be a floating-point tensor, got dtype {x.dtype}")
-    _check_eps(eps, "standardize")
-    mean, var = _check_stat(mean, x, "mean"), _check_stat(var, x, "var")
+    _checks.check_float_tensor("standardize", x)
+    _checks.check_eps("standardize", eps)
+    mean = _checks.check_stat("standardize", mean, x, "mean")
+    var = _checks.check_stat("standardize", var, x, "var")
     if bool((var < 0).any()):
         raise ValueError("standardize: var must be ≥ 0 everywhere, got negative values")
-    _check_no_zero_division(var, eps, "standardize")
-    return _standardize(x, mean, var, eps)
+    _checks.check_no_zero_division("standardize", var, eps)
+    return _scale_and_shift(x - mean, var, eps)
 
 
-def normalize(x, dims, eps=1e-5):
+def normalize(x, dims, eps=1e-5, *, center=True):
     """Standardize ``x`` over the axes ``dims``: mean 0 and variance ``var/(var+eps)`` there.
 
     >>> x = torch.randn(8, 3, 4, 4)
@@ -115,16 +117,134 @@ def normalize(x, dims, eps=1e-5):
     >>> y.mean(dim=(0, 2, 3)).abs().max() < 1e-6
     tensor(True)
 
+    ``center=False`` skips the centring and divides by the root mean square (RMSNorm).
     ``eps=0`` standardizes exactly, and is refused (``ValueError``) where a slice is constant,
     which would divide by zero.  NaN and inf in ``x`` propagate to their slice, as in torch.
     """
-    _check_eps(eps, "normalize")
-    dims = _check_dims(x, dims, "normalize")
-    count = 1
-    for d in dims:
-        count *= x.shape[d]
-    if count < 1:
+    _checks.check_eps("normalize", eps)
+    dims = _checks.check_dims("normalize", x, dims)
+    if math.prod(x.shape[d] for d in dims) < 1:
         raise ValueError(f"normalize: no values to normalize over dims {dims} of shape {tuple(x.shape)}")
-    mean, var = moments(x, dims)
-    _check_no_zero_division(var, eps, "normalize")
-    return _standardize(x, mean, var, eps)
+    _checks.check_bool("normalize", "center", center)
+    y, _, var = _normalize(x, dims, eps, center)
+    _checks.check_no_zero_division("normalize", var, eps)
+    return y
+
+
+# ---- the methods: each a few lines over normalize ----------------------------------------------
+
+def _wide(x):
+    """Float16/bfloat16 input is computed in float32 and rounded once at the end, as in torch:
+    half precision cannot even hold the sums of a large batch."""
+    return x.float() if x.dtype in LOW_PRECISION else x
+
+
+def _per_channel(t, x):
+    """A per-channel vector (C,) reshaped to broadcast against (N, C, *spatial): (1, C, 1, ...)."""
+    return None if t is None else t.reshape((1, -1) + (1,) * (x.dim() - 2))
+
+
+def update_running_stats(running_mean, running_var, mean, var, n, momentum):
+    """``running ← (1 − m) · running + m · batch``, in place; the variance is made unbiased,
+    ``var · n / (n − 1)``, for ``n`` values per channel (as in the BN paper and in torch)."""
+    with torch.no_grad():
+        unbiased = var.reshape(-1) * (n / (n - 1))
+        running_mean.mul_(1 - momentum).add_(mean.reshape(-1).to(running_mean.dtype), alpha=momentum)
+        running_var.mul_(1 - momentum).add_(unbiased.to(running_var.dtype), alpha=momentum)
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch norm of (N, C, *spatial): per channel, over the batch and space.
+
+    Training uses the batch's statistics (and updates the running ones, if given); evaluation
+    uses the running statistics.  The arguments are ``torch.nn.functional.batch_norm``'s.
+    """
+    dims = (0, *range(2, x.dim()))                       # every axis but the channels
+    weight, bias = _per_channel(weight, x), _per_channel(bias, x)
+    if training:
+        y, mean, var = _normalize(_wide(x), dims, eps, weight=weight, bias=bias)
+        if running_mean is not None:
+            update_running_stats(running_mean, running_var, mean, var, x.numel() // x.shape[1],
+                                 momentum)
+    else:
+        mean, var = _per_channel(running_mean, x), _per_channel(running_var, x)
+        y = _scale_and_shift(_wide(x) - mean, var, eps, weight, bias)
+    return y.to(x.dtype)
+
+
+def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Instance norm of (N, C, *spatial): per sample and channel, over space.
+
+    Running statistics, if given, follow the batch average of the instances' statistics.
+    """
+    dims = tuple(range(2, x.dim()))                      # space only
+    weight, bias = _per_channel(weight, x), _per_channel(bias, x)
+    if not use_input_stats:
+        mean, var = _per_channel(running_mean, x), _per_channel(running_var, x)
+        return _scale_and_shift(_wide(x) - mean, var, eps, weight, bias).to(x.dtype)
+    y, mean, var = _normalize(_wide(x), dims, eps, weight=weight, bias=bias)
+    if running_mean is not None:
+        update_running_stats(running_mean, running_var, mean.mean(0), var.mean(0),
+                             math.prod(x.shape[2:]), momentum)
+    return y.to(x.dtype)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer norm: per sample, over the trailing ``normalized_shape`` axes (e.g. the features)."""
+    dims = tuple(range(-len(normalized_shape), 0))
+    x_hat = _normalize(_wide(x), dims, eps)[0]
+    return _affine(x_hat, weight, bias).to(x.dtype)
+
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group norm of (N, C, *spatial): split the C channels into ``num_groups`` groups, then
+    normalize each sample's group over its channels and space."""
+    n, c, *space = x.shape
+    groups = _wide(x).reshape(n, num_groups, c // num_groups, *space)
+    dims = tuple(range(2, groups.dim()))                 # a group's channels, and space
+    shape = (1, num_groups, c // num_groups) + (1,) * len(space)
+    weight = None if weight is None else weight.reshape(shape)
+    bias = None if bias is None else bias.reshape(shape)
+    return _normalize(groups, dims, eps, weight=weight, bias=bias)[0].reshape(x.shape).to(x.dtype)
+
+
+def rms_norm(x, normalized_shape, weight=None, eps=None):
+    """RMSNorm: divide by the root mean square over the trailing axes, without centring.
+    ``eps=None`` is the machine epsilon of x's dtype, as in torch."""
+    eps = torch.finfo(x.dtype).eps if eps is None else eps
+    dims = tuple(range(-len(normalized_shape), 0))
+    x_hat = _normalize(_wide(x), dims, eps, center=False)[0]
+    return _affine(x_hat, weight).to(x.dtype)
+
+
+def weight_norm(v, g, dim=0):
+    """Weight normalization's reparametrization ``w = g · v / ‖v‖``: the direction of ``v`` with
+    length ``g``.  ``‖v‖`` is taken over every axis but ``dim`` (one length per output unit for
+    ``dim=0``); ``dim=None`` or ``-1`` takes it over the whole tensor, as in torch."""
+    every_axis_but_dim = [d for d in range(v.dim()) if d != dim]
+    return v * (g / torch.linalg.vector_norm(v, dim=every_axis_but_dim, keepdim=True))
+
+
+# ---- chapter 3.4: batch norm's backward pass in closed form ------------------------------------
+
+def batch_norm_backward(grad_y, x, weight=None, eps=1e-5):
+    """The gradients of training-mode batch norm, written out (chapter 3.4), for comparison with
+    autograd; the layers never call it.  With g = ∂L/∂y, x̂ = (x − μ)/σ and n values per channel:
+
+        ∂L/∂β = Σ g      ∂L/∂γ = Σ g·x̂      ∂L/∂x = (γ/σ) · (g − Σg/n − x̂ · Σ(g·x̂)/n)
+
+    Returns (∂L/∂x, ∂L/∂γ, ∂L/∂β), the last two as (C,) vectors.
+    """
+    dims = (0, *range(2, x.dim()))
+    n = x.numel() // x.shape[1]
+    mean = x.mean(dims, keepdim=True)
+    var = (x - mean).square().mean(dims, keepdim=True)
+    inv_std = torch.rsqrt(var + eps)
+    x_hat = (x - mean) * inv_std
+    sum_g = grad_y.sum(dims, keepdim=True)
+    sum_g_x_hat = (grad_y * x_hat).sum(dims, keepdim=True)
+    k = inv_std if weight is None else inv_std * _per_channel(weight, x)
+    grad_x = k * (grad_y - sum_g / n - x_hat * sum_g_x_hat / n)
+    return grad_x, sum_g_x_hat.reshape(-1), sum_g.reshape(-1)

@@ -3,7 +3,7 @@
 from torch import nn
 
 from .data import _device
-from .norms import NORMS, make_norm
+from .factory import NORMS, has_shift, make_norm
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 PLACEMENTS = ("before", "after")
@@ -41,7 +41,8 @@ def mlp(in_features, width, depth, out_features, norm="none", activation="relu",
 
     Each hidden layer is ``Linear → norm → activation`` (``placement="before"``: normalize the
     pre-activations, as in the BN paper) or ``Linear → activation → norm`` (``"after"``).  A linear
-    layer directly followed by a normalization has no bias (the norm's β replaces it).  Weights are
+    layer directly followed by a normalization with its own shift β has no bias (the factory's
+    :func:`~normlib.factory.has_shift` decides, for every kind).  Weights are
     initialized by ``init`` (see :func:`init_weight`): by default He (Kaiming) for ReLU and Xavier
     (Glorot) for sigmoid and tanh.  ``backend`` picks normlib's layers or their ``torch.nn`` twins
     (see :func:`make_norm`).  The model is built on the CPU (so that its initial weights are the
@@ -59,17 +60,18 @@ def mlp(in_features, width, depth, out_features, norm="none", activation="relu",
     if placement not in PLACEMENTS:
         raise ValueError(f"mlp: placement must be one of {PLACEMENTS}, got {placement!r}")
     _check_init(init)
+    norm = norm.lower()
+    bias = placement == "after" or not has_shift(norm)   # no bias right before a β
     layers, d = [], in_features
     for _ in range(depth):
-        bias = norm == "none" or placement == "after"
         linear = nn.Linear(d, width, bias=bias)
         init_weight(linear.weight, init, activation)
         if bias:
             nn.init.zeros_(linear.bias)
-        block = [linear, make_norm(norm, width, backend=backend), ACTIVATIONS[activation]()]
-        if placement == "after":
-            block[1], block[2] = block[2], block[1]
-        layers += [m for m in block if not isinstance(m, nn.Identity)]
+        block = [linear, ACTIVATIONS[activation]()]
+        if norm != "none":
+            block.insert(1 if placement == "before" else 2, make_norm(norm, width, backend=backend))
+        layers += block
         d = width
     layers.append(nn.Linear(d, out_features))
     return nn.Sequential(*layers).to(_device(device))

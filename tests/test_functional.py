@@ -54,3 +54,26 @@ def test_normalize_bad_eps():
 
 def test_package_exports_normalize():
     assert nl.normalize is normalize
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("shape,dims", [((64, 5), 0), ((8, 3, 5, 5), (0, 2, 3)),
+                                        ((7, 13, 17), (1, 2)), ((256, 512), -1)])
+def test_normalize_gives_the_same_bits_as_the_textbook_formula(shape, dims, dtype):
+    """Chapters 1-3 print nl.normalize's numbers: its autograd-friendly rewrites (a sum over a
+    count for the mean, x + (−μ), d * d) must not change a single bit of them."""
+    x = torch.randn(shape, dtype=dtype) * 3 + 7
+    mean = x.mean(dims, keepdim=True)
+    var = torch.square(x - mean).mean(dims, keepdim=True)
+    for eps in (1e-5, 0.0):
+        assert torch.equal(normalize(x, dims, eps=eps), (x - mean) * torch.rsqrt(var + eps))
+    assert torch.equal(standardize(x, mean, var), (x - mean) * torch.rsqrt(var + 1e-5))
+
+
+def test_normalize_without_centring_divides_by_the_root_mean_square():
+    x = torch.randn(6, 4, dtype=torch.float64) + 3
+    y = normalize(x, 1, eps=0.0, center=False)
+    torch.testing.assert_close(y, x / x.square().mean(1, keepdim=True).sqrt())
+    assert y.mean(1).abs().min() > 0.5  # not centred
+    with pytest.raises(TypeError, match="center"):
+        normalize(x, 1, center="no")

@@ -47,7 +47,7 @@ def test_make_norm_builds_by_name_and_backend(backend, cls):
 
 
 @pytest.mark.parametrize("args,kwargs,exc,word", [
-    (("gn", 8), {}, ValueError, "unknown kind"),
+    (("wn", 8), {}, ValueError, "unknown kind"),
     ((3, 8), {}, TypeError, "kind"),
     (("bn", 0), {}, ValueError, "num_channels"),
     (("bn", 8), {"spatial_dims": 4}, ValueError, "spatial_dims"),
