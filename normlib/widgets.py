@@ -60,3 +60,76 @@ def batch_mean_explorer(values, batch_sizes=(2, 4, 8, 16, 32, 64, 128, 256), n_b
                                      description=pick("배치 크기", "batch size"),
                                      style={"description_width": "initial"})
     return widgets.interactive(show, batch_size=slider)
+
+
+def running_average(values, momentum, start=0.0):
+    """The running estimate a batch-norm layer keeps of a sequence of batch statistics.
+
+    PyTorch's convention: ``new = (1 - momentum) * old + momentum * value``, starting from
+    ``start`` (0 for a running mean, 1 for a running variance); ``momentum=None`` gives the
+    cumulative (equal-weight) average of the values so far, which ignores ``start``.
+    Returns a tensor of the estimate after each value.
+    """
+    values = torch.as_tensor(values, dtype=torch.float64)
+    if values.dim() != 1 or len(values) < 1:
+        raise ValueError(f"running_average: values must be 1-D and not empty, "
+                         f"got shape {tuple(values.shape)}")
+    if momentum is not None and (isinstance(momentum, bool) or not isinstance(momentum, (int, float))
+                                 or not 0 < momentum <= 1):
+        raise ValueError(f"running_average: momentum must be in (0, 1] or None, got {momentum!r}")
+    out, estimate = torch.empty_like(values), float(start)
+    for k, value in enumerate(values.tolist(), start=1):
+        weight = 1.0 / k if momentum is None else momentum
+        estimate = (1 - weight) * estimate + weight * value
+        out[k - 1] = estimate
+    return out
+
+
+def running_stats_explorer(batch_values, population=None,
+                           momenta=(0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.9, None)):
+    """A slider over batch-norm momenta; for each, the batch statistics a layer sees during
+    training (dots), the running estimate it keeps (line) and, if given, the population value at
+    each step.  Returns the ipywidgets object (display it as a cell's last line)."""
+    batch_values = torch.as_tensor(batch_values, dtype=torch.float64)
+    if batch_values.dim() != 1 or len(batch_values) < 2:
+        raise ValueError(f"running_stats_explorer: batch_values must be 1-D with at least 2 "
+                         f"entries, got shape {tuple(batch_values.shape)}")
+    if population is not None:
+        population = torch.as_tensor(population, dtype=torch.float64)
+        if population.shape != batch_values.shape:
+            raise ValueError(f"running_stats_explorer: population must have the shape of "
+                             f"batch_values {tuple(batch_values.shape)}, got {tuple(population.shape)}")
+    if not momenta or not all(m is None or (isinstance(m, (int, float)) and not isinstance(m, bool)
+                                            and 0 < m <= 1) for m in momenta):
+        raise ValueError(f"running_stats_explorer: momenta must be numbers in (0, 1] or None, "
+                         f"got {momenta!r}")
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    steps = torch.arange(1, len(batch_values) + 1)
+    lo, hi = batch_values.min().item(), batch_values.max().item()
+
+    def show(momentum):
+        estimate = running_average(batch_values, momentum)
+        fig, ax = plt.subplots(figsize=(6.4, 3.2))
+        ax.plot(steps, batch_values, ".", ms=2, color="0.6", label=pick("배치 평균", "batch mean"))
+        if population is not None:
+            ax.plot(steps, population, color="k", lw=1, label=pick("모집단 평균", "population mean"))
+        ax.plot(steps, estimate, color="C3", lw=1.5, label=pick("러닝 평균", "running mean"))
+        ax.set_ylim(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
+        ax.set_xlabel(pick("학습 스텝", "training step"))
+        ax.legend(fontsize=8, loc="lower right")
+        name = pick("None (누적 평균)", "None (cumulative)") if momentum is None else f"{momentum:g}"
+        title = pick(f"모멘텀 {name}", f"momentum {name}")
+        if population is not None:
+            title += pick(f": 마지막 스텝의 오차 {abs(estimate[-1] - population[-1]).item():.3f}",
+                          f": error at the last step {abs(estimate[-1] - population[-1]).item():.3f}")
+        ax.set_title(title, fontsize=10)
+        plt.show()
+
+    options = [(pick("None (누적)", "None (cumulative)") if m is None else f"{m:g}", m) for m in momenta]
+    default = 0.1 if 0.1 in momenta else momenta[len(momenta) // 2]
+    slider = widgets.SelectionSlider(options=options, value=default,
+                                     description=pick("모멘텀", "momentum"),
+                                     style={"description_width": "initial"})
+    return widgets.interactive(show, momentum=slider)
