@@ -4,6 +4,7 @@ The book has a Korean and an English edition. ``normlib.setup(lang=...)`` picks 
 figure label and message that normlib produces is then looked up here with :func:`tr`.
 """
 
+import re
 import unicodedata
 
 LANGUAGES = ("ko", "en")
@@ -17,11 +18,11 @@ STRINGS = {
         "en": "normlib {version} ready · language: English · seed: {seed} · device: {device}",
     },
     "claims_title": {
-        "ko": "이 장에서 코드로 확인한 사실 ({n}개)",
+        "ko": "이 장에서 코드로 확인한 주장 ({n}개)",
         "en": "What this chapter verified in code ({n} claims)",
     },
     "claims_none": {
-        "ko": "아직 확인한 사실이 없습니다.",
+        "ko": "아직 확인한 주장이 없습니다.",
         "en": "No claims have been checked yet.",
     },
     "claim_failed": {
@@ -29,6 +30,37 @@ STRINGS = {
         "en": "Claim failed: {text}",
     },
 }
+
+
+# normlib's error messages are written in English where they are raised.  The ones a chapter shows
+# a reader are rendered in the edition's language by explain(): (pattern of the English message,
+# Korean template filled with the pattern's groups).  A message without an entry stays as it is.
+ERRORS = [
+    (re.compile(r"(\w+)\((\d+)\): input has (\d+) channels \(dimension 1 of shape (\(.*\))\), "
+                r"expected (\d+)"),
+     "{0}({1}): 입력의 채널이 {2}개입니다(모양 {3}의 1번 차원). 채널은 {4}개여야 합니다"),
+    (re.compile(r"(\w+): expected more than 1 value per channel to compute batch statistics, "
+                r"got input of shape (\(.*\)); a batch of one vector has no variance "
+                r"\(use eval mode, or a larger batch\)"),
+     "{0}: 배치 통계량을 구하려면 채널마다 값이 2개 이상 있어야 하는데, 입력의 모양이 {1}입니다. "
+     "벡터 하나짜리 배치에는 분산이 없습니다(평가 모드를 쓰거나 배치를 키우십시오)"),
+]
+
+
+def explain(error):
+    """The message of ``error`` (an exception normlib raised) in the edition's language.
+
+    >>> set_language("ko"); explain(ValueError("BatchNorm2d(4): input has 3 channels "
+    ...     "(dimension 1 of shape (8, 3, 5, 5)), expected 4"))
+    'BatchNorm2d(4): 입력의 채널이 3개입니다(모양 (8, 3, 5, 5)의 1번 차원). 채널은 4개여야 합니다'
+    """
+    message = str(error)
+    if _lang == "ko":
+        for pattern, korean in ERRORS:
+            found = pattern.fullmatch(message)
+            if found:
+                return korean.format(*found.groups())
+    return message
 
 
 def set_language(lang):
@@ -48,7 +80,7 @@ def tr(key, **fields):
     """The string ``key`` in the current language, with ``fields`` filled in.
 
     >>> set_language("ko"); tr("claims_none")
-    '아직 확인한 사실이 없습니다.'
+    '아직 확인한 주장이 없습니다.'
     """
     try:
         entry = STRINGS[key]

@@ -92,7 +92,9 @@ def accuracy(model, X, y):
 
 def learning_rate(step, steps, lr, decay=True, warmup_steps=0):
     """The learning rate at ``step`` (1-based): a linear warmup from lr/warmup_steps to lr over the
-    first ``warmup_steps`` steps, then (if ``decay``) a linear decay toward 0 over the run."""
+    first ``warmup_steps`` steps, then (if ``decay``) a linear decay from the peak ``lr`` toward 0
+    over the remaining ``steps - warmup_steps`` steps, so the rate never jumps.  Without warmup the
+    decay runs over the whole run: ``lr`` at step 1, ``lr/steps`` at the last step."""
     _check_positive_int(steps, "steps", "learning_rate")
     if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= steps:
         raise ValueError(f"learning_rate: step must be an int from 1 to steps={steps}, got {step!r}")
@@ -100,14 +102,15 @@ def learning_rate(step, steps, lr, decay=True, warmup_steps=0):
     _check_positive_int(warmup_steps, "warmup_steps", "learning_rate", minimum=0)
     if step <= warmup_steps:
         return lr * step / warmup_steps
-    return lr * (1 - (step - 1) / steps) if decay else lr
+    return lr * (1 - (step - 1 - warmup_steps) / (steps - warmup_steps)) if decay else lr
 
 
 def train_classifier(model, data, steps, lr, batch_size=64, momentum=0.9, eval_every=10,
                      seed=0, decay=True, callback=None, warmup_steps=0):
     """Train ``model`` on ``data`` (a :class:`normlib.data.Split`) with SGD and cross-entropy.
 
-    The learning rate decays linearly from ``lr`` to 0 over ``steps`` when ``decay`` is true.
+    The learning rate decays linearly from ``lr`` toward 0 over ``steps`` (over the steps after the
+    warmup, if any) when ``decay`` is true.
     Mini-batches come from a generator seeded with ``seed``.  A run whose loss stops being finite
     is marked diverged and stopped: such a run never recovers.
     ``callback(step, model)``, if given, runs before training (step 0) and after every

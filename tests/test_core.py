@@ -18,7 +18,7 @@ def test_setup_seeds_and_sets_language(capsys):
     nl.setup(lang="ko", seed=3)
     assert torch.equal(a, torch.rand(3))
     assert "한국어" in capsys.readouterr().out
-    assert nl.tr("claims_none") == "아직 확인한 사실이 없습니다."
+    assert nl.tr("claims_none") == "아직 확인한 주장이 없습니다."
     nl.setup(lang="en", seed=0)
     assert nl.tr("claims_none") == "No claims have been checked yet."
     assert torch.get_num_threads() == 1
@@ -128,3 +128,17 @@ def test_setup_flushes_denormals_on_the_cpu():
     assert (tiny * 1.0).item() != 0.0  # without flushing, a denormal survives arithmetic
     nl.setup(lang="en", quiet=True)
     assert (tiny * 1.0).item() == 0.0
+
+
+def test_explain_renders_normlib_errors_in_the_edition_language():
+    import torch
+    try:
+        nl.BatchNorm2d(4)(torch.randn(8, 3, 5, 5))
+    except ValueError as error:
+        nl.i18n.set_language("ko")
+        try:
+            assert nl.i18n.explain(error).startswith("BatchNorm2d(4): 입력의 채널이 3개입니다")
+        finally:
+            nl.i18n.set_language("en")
+        assert nl.i18n.explain(error) == str(error)
+    assert nl.i18n.explain(ValueError("anything else")) == "anything else"

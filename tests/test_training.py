@@ -175,7 +175,12 @@ def test_learning_rate_schedule():
     assert learning_rate(1, 100, 0.1) == 0.1 and learning_rate(51, 100, 0.1) == pytest.approx(0.05)
     assert learning_rate(7, 100, 0.1, decay=False) == 0.1
     assert learning_rate(5, 100, 0.1, warmup_steps=10) == pytest.approx(0.05)
-    assert learning_rate(11, 100, 0.1, warmup_steps=10) == pytest.approx(0.09)
+    # after warmup the rate decays from its peak over the remaining 90 steps: no jump down
+    assert learning_rate(10, 100, 0.1, warmup_steps=10) == pytest.approx(0.1)
+    assert learning_rate(11, 100, 0.1, warmup_steps=10) == pytest.approx(0.1)
+    assert learning_rate(56, 100, 0.1, warmup_steps=10) == pytest.approx(0.05)
+    assert learning_rate(100, 100, 0.1, warmup_steps=10) == pytest.approx(0.1 / 90)
+    assert learning_rate(100, 100, 0.1) == pytest.approx(0.1 / 100)
     with pytest.raises(ValueError, match="warmup_steps"):
         train_classifier(nn.Linear(64, 10), digits(), steps=5, lr=0.1, warmup_steps=-1)
 
