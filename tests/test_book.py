@@ -123,7 +123,8 @@ def test_glossary_terms_used_exist():
 
 
 TYPED_EQUATION_NUMBER = re.compile(
-    r"(?:\b[Ee]q(?:uation)?s?\.?|식|수식)\s*\(?\d+(?:\.\d+)?\)|(?<![\w{`])\(\d+\)(?=\s*(?:에서|의|과|와|을|를|이|가|은|는))")
+    r"(?:\b[Ee]q(?:uation)?s?\.?|(?<![가-힣])(?:식|수식))\s*\(?[1-9]\d*(?:\.\d+)?\)"
+    r"|(?<![\w{`])\([1-9]\d*\)(?=\s*(?:에서|의|과|와|을|를|이|가|은|는))")
 
 
 @pytest.mark.parametrize("lang", EDITIONS)
@@ -145,6 +146,11 @@ def _prose_numbers(markdown):
     return set(re.findall(r"(?<![\w.])\d+\.\d{2,}(?![\w.])", text))
 
 
+def _significant(number):
+    """Numbers with at least two significant digits: 0.956 or 0.51, not a setting such as 0.02."""
+    return len(number.replace(".", "").lstrip("0")) >= 2
+
+
 def _measured_numbers(nb):
     """Numbers printed by the notebook's cells, except the ✓ lines of claims (a claim's text states
     the range it checks, which the prose may repeat) and numbers written in the code (settings,
@@ -162,7 +168,7 @@ def _measured_numbers(nb):
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             settings |= set(re.findall(r"(?<![\w.])\d+\.\d{2,}(?![\w.])", source(cell)))
-    return found - settings
+    return {n for n in found - settings if _significant(n)}
 
 
 @pytest.mark.parametrize("lang", EDITIONS)
