@@ -9,7 +9,8 @@
    0-9, and records the final test accuracy, whether it failed (diverged or below 20%), and the
    step at which it first reached the no-BN baseline's final accuracy on the same seed.
 
-Writes book/_data/ch3_miniature.json, which chapter 3 reads, shows and checks claims against.
+Writes normlib/records/ch3_miniature.json, which chapter 3 reads (``nl.data.record("ch3_miniature")``),
+shows and checks claims against. It ships inside normlib, so the chapter finds it on Colab too.
 The notebook itself reruns seeds 0-2 of the same code; this script is the 10-seed record.
 Numbers depend a little on the CPU (see the chapter); the file says where it was made.
 """
@@ -81,7 +82,7 @@ def main():
         validation_accuracy=search, base_lr=lr0, seeds=SEEDS,
         runs={str(s): r for s, r in runs.items()},
     )
-    path = ROOT / "book" / "_data" / "ch3_miniature.json"
+    path = ROOT / "normlib" / "records" / "ch3_miniature.json"   # shipped with normlib: nl.data.record
     path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print("wrote", path.relative_to(ROOT))
 

@@ -1,6 +1,8 @@
 """Data the chapters use: generated or shipped with a package, never downloaded."""
 
+import json
 from collections import namedtuple
+from importlib import resources
 
 import numpy as np
 import torch
@@ -55,6 +57,23 @@ def holdout(split, n, seed=0):
     order = torch.randperm(len(split.X_train), generator=torch.Generator().manual_seed(seed))
     val, train = order[:n].to(split.X_train.device), order[n:].to(split.X_train.device)
     return Split(split.X_train[train], split.y_train[train], split.X_train[val], split.y_train[val])
+
+
+def record(name):
+    """The record ``name`` that a script in ``benchmarks/`` wrote and a chapter reads, e.g. chapter 3's
+    ten-seed runs (``record("ch3_miniature")``, written by ``benchmarks/ch3_miniature.py``).
+
+    Records ship inside normlib (``normlib/records/``), so a chapter finds them wherever normlib is
+    installed, on Colab too; nothing is downloaded.
+    """
+    if not isinstance(name, str) or not name.replace("_", "").isalnum():
+        raise ValueError(f"record: name must be a record's name such as 'ch3_miniature', got {name!r}")
+    path = resources.files("normlib").joinpath("records", f"{name}.json")
+    if not path.is_file():
+        known = sorted(p.name.removesuffix(".json") for p in resources.files("normlib").joinpath("records").iterdir()
+                       if p.name.endswith(".json"))
+        raise ValueError(f"record: no record named {name!r}; known records: {known}")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _device(device):

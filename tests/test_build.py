@@ -220,8 +220,13 @@ def test_exercises_are_numbered_by_chapter_in_the_pages_language(built, lang):
     for nb in notebooks(lang):
         chapter = int(nb.name[:2])
         html = (built / "book" / lang / nb.with_suffix(".html").name).read_text(encoding="utf-8")
-        numbers = re.findall(r'<span class="caption-number">(.*?) </span>', html)
+        captions = re.findall(r'<span class="caption-number">(.*?) </span>', html)
+        numbers = [c for c in captions if c.startswith(word)]
         assert numbers and numbers == [f"{word} {chapter}.{i}" for i in range(1, len(numbers) + 1)]
+        # figures too are numbered by chapter, in the page's language (book/_ext/numbering.py)
+        figure = {"ko": "그림", "en": "Figure"}[lang]
+        figures = [c for c in captions if not c.startswith(word)]
+        assert figures == [f"{figure} {chapter}.{i}" for i in range(1, len(figures) + 1)], figures
         if lang == "ko":
             body = html[html.index('<article'):html.index('</article>')]
             for english in ("Exercise", "Solution to", ">Note<", "Click to show"):

@@ -240,3 +240,12 @@ def test_data_and_models_follow_the_chosen_device(monkeypatch):
     assert {p.device.type for p in model.parameters()} | {b.device.type for b in model.buffers()} == {"meta"}
     assert digits(device="cpu").X_train.device.type == "cpu"
     assert nl.models.mlp(64, 16, 1, 10, device="cpu")[0].weight.device.type == "cpu"
+
+
+def test_records_ship_with_normlib_and_bad_names_are_refused():
+    rec = nl.data.record("ch3_miniature")
+    assert rec["base_lr"] in rec["lr_grid"] and len(rec["runs"]) == len(rec["seeds"])
+    with pytest.raises(ValueError, match="known records"):
+        nl.data.record("no_such_record")
+    with pytest.raises(ValueError, match="name must be"):
+        nl.data.record("../setup")

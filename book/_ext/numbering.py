@@ -21,32 +21,12 @@ FORMATS = {
     "ko": {"figure": "그림 %s", "table": "표 %s", "code-block": "코드 %s", "section": "%s절"},
 }
 
-_current = {"docname": ""}  # the page being resolved and written (Sphinx writes one at a time)
 
-
-class EditionFormats(dict):
-    """``numfig_format`` that answers in the language of the page being resolved or written.
-
-    It holds the English formats, with whatever other extensions add (e.g. sphinx-exercise's);
-    on a Korean page the words of ``FORMATS["ko"]`` take their place.
-    """
-
-    def _korean(self):
-        m = re.match(r"^book/(ko|en)/", _current["docname"])
-        return m is not None and m[1] == "ko"
-
-    def get(self, key, default=None):
-        if self._korean() and key in FORMATS["ko"]:
-            return FORMATS["ko"][key]
-        return super().get(key, default)
-
-    def __getitem__(self, key):
-        if self._korean() and key in FORMATS["ko"]:
-            return FORMATS["ko"][key]
-        return super().__getitem__(key)
-
-    def __reduce__(self):  # the pickled environment stores a plain dict
-        return (dict, (dict(self),))
+def _formats_for(docname, numfig_format):
+    """Put the words of ``docname``'s edition into ``numfig_format`` (the config's own dict, changed
+    in place just before Sphinx resolves and writes that page: it writes one page at a time)."""
+    m = re.match(r"^book/(ko|en)/", docname)
+    numfig_format.update(FORMATS["ko" if m and m[1] == "ko" else "en"])
 
 
 def per_chapter(app, env):
@@ -68,18 +48,18 @@ def per_chapter(app, env):
 _resolve = BuildEnvironment.get_and_resolve_doctree
 
 
-def _resolve_remembering_page(self, docname, *args, **kwargs):
-    _current["docname"] = docname
+def _resolve_in_the_pages_language(self, docname, *args, **kwargs):
+    _formats_for(docname, self.config.numfig_format)
     return _resolve(self, docname, *args, **kwargs)
 
 
 def install_formats(app, config):
     config.numfig = True
-    config.numfig_format = EditionFormats({**(config.numfig_format or {}), **FORMATS["en"]})
+    config.numfig_format = {**(config.numfig_format or {}), **FORMATS["en"]}
 
 
 def setup(app):
-    BuildEnvironment.get_and_resolve_doctree = _resolve_remembering_page
+    BuildEnvironment.get_and_resolve_doctree = _resolve_in_the_pages_language
     app.connect("config-inited", install_formats, priority=900)  # after sphinx-exercise adds its own
     app.connect("env-get-updated", per_chapter, priority=900)  # after Sphinx's toctree collector
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": False}
