@@ -74,7 +74,7 @@ execute: $(STAMP)
 	done
 
 bench: $(STAMP)
-	$(BIN)/python -m normlib.bench
+	$(BIN)/python benchmarks/layers.py
 
 time: $(STAMP)
 	$(BIN)/python benchmarks/time_notebooks.py --jobs $(JOBS)

@@ -15,29 +15,30 @@ The library, the book's second text (read it in this order):
     models       small models with a norm= argument (mlp)
     data, train  datasets and the training loop the chapters share
     inspect      layer_outputs, to look inside a model
-    twins        each layer next to its torch.nn twin (drives the tests and bench.py)
+    twins        each layer next to its torch.nn twin (drives the tests and benchmarks/layers.py)
 
-The book's runtime, what chapters need around the science:
-    config (setup), claims, i18n (language), plots and fonts (figures), widgets
+The book's runtime, what chapters need around the science (normlib.notebook):
+    session (setup), claims, i18n (language), style (figures and the Hangul font), widgets
 """
 
 __version__ = "0.1.0"
 
-from . import data, factory, functional, i18n, inspect, layers, models, plots, train, widgets  # noqa: E402,E501
+from . import data, factory, functional, inspect, layers, models, train  # noqa: E402
+from .notebook import claims, i18n, style, widgets  # noqa: E402
 from .layers import (  # noqa: E402
     BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
     InstanceNorm3d, LayerNorm, RMSNorm, weight_norm,
 )
-from .claims import ClaimFailed, claim, summary  # noqa: E402
-from .config import device, seed_everything, setup  # noqa: E402
+from .notebook.claims import ClaimFailed, claim, summary  # noqa: E402
+from .notebook.session import device, seed_everything, setup  # noqa: E402
 from .functional import moments, normalize, standardize  # noqa: E402
-from .i18n import pad, pick, tr  # noqa: E402
+from .notebook.i18n import pad, pick, tr  # noqa: E402
 from .factory import make_norm  # noqa: E402
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "ClaimFailed", "GroupNorm", "InstanceNorm1d",
-    "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "RMSNorm", "claim", "data", "device",
+    "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "RMSNorm", "claim", "claims", "data", "device",
     "factory", "functional", "i18n", "inspect", "layers", "make_norm", "models", "moments",
-    "normalize", "pad", "pick", "plots", "seed_everything", "setup", "standardize", "summary", "tr",
+    "normalize", "pad", "pick", "seed_everything", "setup", "standardize", "style", "summary", "tr",
     "train", "weight_norm", "widgets",
 ]

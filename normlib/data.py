@@ -79,7 +79,7 @@ def record(name):
 def _device(device):
     """``device``, or the one chosen by :func:`normlib.setup` when it is None."""
     if device is None:
-        from .config import device as chosen   # the runtime's choice; the CPU before any setup()
+        from .notebook.session import device as chosen   # the runtime's choice; the CPU before any setup()
         return chosen()
     return torch.device(device)
 

@@ -2,7 +2,7 @@
 
 A ``Twin`` says how to build both layers (the same constructor arguments for both), which small
 cases the equality tests run (every combination of ``options`` on every case, in float32 and
-float64) and which input the benchmark (``python -m normlib.bench``) times.  Adding a layer to
+float64) and which input the benchmark (``benchmarks/layers.py``) times.  Adding a layer to
 normlib means adding a row here: the tests and the benchmark pick it up.
 """
 

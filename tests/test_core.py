@@ -9,7 +9,7 @@ import torch
 
 import normlib as nl
 from normlib import claims, i18n
-from normlib.fonts import hangul_font_files
+from normlib.notebook.style import hangul_font_files
 
 
 def test_setup_seeds_and_sets_language(capsys):
@@ -106,7 +106,7 @@ def test_hangul_font_draws_hangul_without_missing_glyphs(tmp_path, recwarn):
 
 def test_font_lookup_does_not_import_koreanize_matplotlib():
     # koreanize_matplotlib imports distutils, which Python 3.12 removed; we must only read its files
-    code = ("import sys, normlib.fonts as f; f.hangul_font_files(); "
+    code = ("import sys, normlib.notebook.style as f; f.hangul_font_files(); "
             "assert 'koreanize_matplotlib' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -121,7 +121,7 @@ def test_pad_counts_hangul_as_two_columns():
 
 def test_setup_flushes_denormals_on_the_cpu():
     """Denormal float32 values (below 1.2e-38) are flushed to zero after setup(): x86 computes
-    with them up to a hundred times more slowly (see normlib.config.setup)."""
+    with them up to a hundred times more slowly (see normlib.notebook.session.setup)."""
     if not torch.set_flush_denormal(False):  # the CPU cannot flush them: nothing to test
         pytest.skip("this CPU does not support flushing denormals")
     tiny = torch.tensor([1e-39], dtype=torch.float32)

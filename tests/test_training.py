@@ -194,7 +194,7 @@ def test_evaluate_returns_loss_and_accuracy():
 
 
 def test_batch_statistics_sample_like_training_and_match_theory():
-    from normlib.widgets import batch_statistics
+    from normlib.notebook.widgets import batch_statistics
     values = torch.randn(1000, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     means, variances = batch_statistics(values, 16, 4000, torch.Generator().manual_seed(1))
     assert means.shape == variances.shape == (4000,)
@@ -232,7 +232,7 @@ def test_holdout_is_a_disjoint_part_of_the_training_set():
 def test_data_and_models_follow_the_chosen_device(monkeypatch):
     """The code path that puts data and models on nl.device(), exercised without a GPU: the
     'meta' device holds shapes only, so if anything stayed on the CPU the check would see it."""
-    import normlib.config as config
+    import normlib.notebook.session as config
     monkeypatch.setattr(config, "_device", torch.device("meta"))
     data = digits()
     model = nl.models.mlp(64, 16, 2, 10, norm="bn")

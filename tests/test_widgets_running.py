@@ -1,4 +1,4 @@
-"""normlib.widgets.running_average and running_stats_explorer (chapter 4)."""
+"""normlib.notebook.widgets.running_average and running_stats_explorer (chapter 4)."""
 
 import pytest
 import torch

@@ -61,7 +61,7 @@ def copy_hangul_font(app, exception):
         return
     sys.path.insert(0, str(app.confdir))
     try:
-        from normlib.fonts import hangul_font_files
+        from normlib.notebook.style import hangul_font_files
     finally:
         sys.path.pop(0)
     from fontTools.ttLib import TTFont  # matplotlib's own dependency

@@ -1,4 +1,4 @@
-"""Benchmark normlib's layers against their torch.nn twins: ``python -m normlib.bench``.
+"""Benchmark normlib's layers against their torch.nn twins: ``python benchmarks/layers.py`` (``make bench``).
 
 For each layer, at a representative size, it measures forward + backward time (the best of several
 samples, normlib's and torch's taking turns, after a warm-up) and memory:

@@ -1,4 +1,5 @@
-"""A figure font with Hangul glyphs that needs no system font and no network.
+"""The book's figure style, and a figure font with Hangul glyphs that needs no system font and
+no network.
 
 The NanumGothic font (SIL Open Font License) ships inside the ``koreanize-matplotlib`` wheel on
 PyPI, which ``requirements.txt`` installs.  We only *read the font file* from that wheel; we do not
@@ -40,3 +41,19 @@ def use_hangul_font():
         font_manager.fontManager.addfont(str(path))
     matplotlib.rcParams["font.family"] = ["DejaVu Sans", FONT_FAMILY]
     return FONT_FAMILY
+
+
+def set_style():
+    """The book's figure style, with a Hangul-capable font."""
+    use_hangul_font()
+    matplotlib.rcParams.update({
+        "figure.figsize": (6.4, 3.6),
+        "figure.dpi": 100,
+        "savefig.dpi": 100,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "legend.frameon": False,
+        "figure.constrained_layout.use": True,
+    })

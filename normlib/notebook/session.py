@@ -1,4 +1,5 @@
-"""``setup()``: the first call in every chapter."""
+"""``setup()``: the first call in every chapter, and the session it sets (language, seed, threads,
+device, figure style)."""
 
 import os
 import random
@@ -6,7 +7,7 @@ import random
 import numpy as np
 import torch
 
-from . import claims, i18n, plots
+from . import claims, i18n, style
 
 _device = torch.device("cpu")
 
@@ -61,10 +62,10 @@ def setup(lang="en", seed=0, device=None, threads=None, quiet=False):
     torch.set_flush_denormal(True)  # returns False where the CPU cannot; then nothing changes
     seed_everything(seed)
     _device = _resolve_device(device)
-    plots.set_style()
+    style.set_style()
     claims.reset()
     if not quiet:
-        from . import __version__
+        from .. import __version__
         print(i18n.tr("setup", version=__version__, seed=seed, device=_device.type))
     return _device
 
