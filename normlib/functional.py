@@ -222,8 +222,8 @@ def rms_norm(x, normalized_shape, weight=None, eps=None):
     """RMSNorm: divide by the root mean square over the trailing axes, without centring.
     ``eps=None`` is the machine epsilon of x's dtype, as in torch."""
     eps = torch.finfo(x.dtype).eps if eps is None else eps
-    dims = tuple(range(-len(normalized_shape), 0))
-    x_hat = _normalize(_wide(x), dims, eps, center=False)[0]
+    rows = _wide(x).flatten(-len(normalized_shape))      # (*, the normalized values)
+    x_hat = _normalize(rows, (-1,), eps, center=False)[0].view(x.shape)
     return _affine(x_hat, weight).to(x.dtype)
 
 
