@@ -1,5 +1,8 @@
 """setup(), claims, translations, the Hangul font."""
 
+import json
+import pathlib
+import re
 import subprocess
 import sys
 
@@ -142,3 +145,23 @@ def test_explain_renders_normlib_errors_in_the_edition_language():
             nl.i18n.set_language("en")
         assert nl.i18n.explain(error) == str(error)
     assert nl.i18n.explain(ValueError("anything else")) == "anything else"
+
+
+def test_stored_claims_reads_every_chapters_summary_box():
+    """The closing chapter's summary is read from the stored notebooks: every chapter's box, with
+    as many claims as its title says, in both editions alike."""
+    from normlib.notebook.claims import stored_claims
+    book = pathlib.Path(__file__).parents[1] / "book"
+    editions = {lang: stored_claims(book / lang) for lang in ("ko", "en")}
+    chapters = sorted(p.name for p in (book / "en").glob("[0-9][0-9]_*.ipynb"))
+    for lang, found in editions.items():
+        assert [name for name, _, _ in found] == chapters, lang
+        for name, title, texts in found:
+            assert title[0].isdigit(), (lang, name, title)
+            box = json.loads((book / lang / name).read_text(encoding="utf-8"))
+            counts = [int(m) for c in box["cells"] if c["cell_type"] == "code"
+                      for o in c.get("outputs", []) for m in re.findall(
+                          r"\((\d+)(?: claims|개)\)", "".join(o.get("data", {}).get("text/plain", [])))]
+            assert counts == [len(texts)], (lang, name, counts, len(texts))
+    assert [len(t) for _, _, t in editions["ko"]] == [len(t) for _, _, t in editions["en"]]
+    assert stored_claims(book / "en", exclude=chapters[:1])[0][0] == chapters[1]

@@ -2,10 +2,14 @@
 
 ``claim(text, condition)`` prints ``✓ text`` when ``condition`` holds and raises
 :class:`ClaimFailed` when it does not, so the notebook (and CI) fails.  ``summary()`` lists the
-claims checked since the last ``setup()``; each chapter ends with it.
+claims checked since the last ``setup()``; each chapter ends with it.  ``stored_claims()`` reads
+those boxes back from the stored notebooks, for the book's closing summary.
 """
 
 import html
+import json
+import pathlib
+import re
 
 from . import i18n
 
@@ -89,3 +93,32 @@ class Summary:
 def summary():
     """The box that ends a chapter, listing every claim it verified."""
     return Summary(_checked)
+
+
+_CLAIM_LINE = re.compile(r"^\s*\d+\. ✓ (.+)$")
+_TITLE_LINE = re.compile(r"^#\s+(.+)$", re.MULTILINE)
+
+
+def stored_claims(folder=".", exclude=()):
+    """The claims that each chapter in ``folder`` verified when it was last executed: a list of
+    ``(file name, chapter title, [claim texts])`` in chapter order, read from the summary box
+    stored in each ``NN_*.ipynb`` (nbval re-checks those outputs in CI).  Files named in
+    ``exclude`` and notebooks without a summary are left out.
+    """
+    chapters = []
+    for path in sorted(pathlib.Path(folder).glob("[0-9][0-9]_*.ipynb")):
+        if path.name in exclude:
+            continue
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        title = next((m.group(1) for c in cells if c["cell_type"] == "markdown"
+                      for m in [_TITLE_LINE.search("".join(c["source"]))] if m), path.stem)
+        texts = []
+        for cell in cells:
+            if cell["cell_type"] == "code" and "".join(cell["source"]).strip() == "nl.summary()":
+                for output in cell.get("outputs", []):
+                    plain = "".join(output.get("data", {}).get("text/plain", []))
+                    texts += [m.group(1) for line in plain.splitlines()
+                              for m in [_CLAIM_LINE.match(line)] if m]
+        if texts:
+            chapters.append((path.name, title, texts))
+    return chapters
