@@ -165,3 +165,14 @@ def test_stored_claims_reads_every_chapters_summary_box():
             assert counts == [len(texts)], (lang, name, counts, len(texts))
     assert [len(t) for _, _, t in editions["ko"]] == [len(t) for _, _, t in editions["en"]]
     assert stored_claims(book / "en", exclude=chapters[:1])[0][0] == chapters[1]
+
+
+def test_book_summary_lists_every_chapter_in_text_and_html():
+    nl.setup(lang="en", quiet=True)
+    book = claims.BookSummary([("01_a.ipynb", "1. A", ["x < y", "z"]), ("02_b.ipynb", "2. B", ["w"])])
+    assert repr(book).splitlines() == ["1. A (2 claims)", "  1. ✓ x < y", "  2. ✓ z", "2. B (1 claims)", "  1. ✓ w"]
+    page = book._repr_html_()
+    assert page.count("<details>") == 2 and "x &lt; y" in page and "<summary>2. B (1 claims)</summary>" in page
+    nl.setup(lang="ko", quiet=True)
+    assert repr(book).splitlines()[0] == "1. A (주장 2개)"
+    nl.setup(lang="en", quiet=True)

@@ -122,3 +122,26 @@ def stored_claims(folder=".", exclude=()):
         if texts:
             chapters.append((path.name, title, texts))
     return chapters
+
+
+class BookSummary:
+    """Every chapter's verified claims (from :func:`stored_claims`): in the book, one unfolding
+    list per chapter; as plain text, each chapter's title and its numbered claims."""
+
+    def __init__(self, chapters):
+        self.chapters = [(name, title, list(texts)) for name, title, texts in chapters]
+
+    def __repr__(self):
+        lines = []
+        for _, title, texts in self.chapters:
+            lines.append(i18n.tr("book_summary_chapter", title=title, n=len(texts)))
+            lines += [f"  {i}. ✓ {t}" for i, t in enumerate(texts, 1)]
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        parts = []
+        for _, title, texts in self.chapters:
+            items = "".join(f"<li>✓ {html.escape(t)}</li>" for t in texts)
+            summary = html.escape(i18n.tr("book_summary_chapter", title=title, n=len(texts)))
+            parts.append(f"<details><summary>{summary}</summary><ol>{items}</ol></details>")
+        return f'<div class="nl-book-claims">{"".join(parts)}</div>'

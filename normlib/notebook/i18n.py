@@ -25,6 +25,10 @@ STRINGS = {
         "ko": "아직 확인한 주장이 없습니다.",
         "en": "No claims have been checked yet.",
     },
+    "book_summary_chapter": {
+        "ko": "{title} (주장 {n}개)",
+        "en": "{title} ({n} claims)",
+    },
     "claim_failed": {
         "ko": "확인 실패: {text}",
         "en": "Claim failed: {text}",
