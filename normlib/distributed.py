@@ -13,7 +13,9 @@ backend, so that the book (and its tests) can show SyncBatchNorm with real proce
 import datetime
 import multiprocessing
 import pickle
+import queue
 import socket
+import time
 import traceback
 
 import torch
@@ -92,10 +94,19 @@ def run(fn, *args, world_size=2, timeout=120):
                for rank in range(world_size)]
     for w in workers:
         w.start()
+    deadline = time.monotonic() + timeout
     try:
         out = {}
-        for _ in range(world_size):
-            rank, ok, payload = results.get(timeout=timeout)
+        while len(out) < world_size:
+            try:
+                rank, ok, payload = results.get(timeout=0.5)
+            except queue.Empty:   # nothing yet: has a process died without a word, or time run out?
+                dead = [r for r, w in enumerate(workers) if w.exitcode not in (None, 0)]
+                if dead or time.monotonic() > deadline:
+                    why = f"process {dead[0]} exited with code {workers[dead[0]].exitcode}" \
+                        if dead else f"no result after {timeout} s"
+                    raise RuntimeError(f"run: {why}") from None
+                continue
             if not ok:
                 raise RuntimeError(f"run: process {rank} of {world_size} failed:\n{payload}")
             out[rank] = pickle.loads(payload)

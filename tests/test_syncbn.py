@@ -7,6 +7,8 @@ compares what the processes returned with normlib's and torch's BatchNorm on the
 in float64 to 1e-10.
 """
 
+import os
+
 import pytest
 import torch
 import torch.distributed as dist
@@ -255,9 +257,30 @@ def test_convert_sync_batchnorm_replaces_every_batch_norm_sharing_its_tensors():
 
 
 def test_run_reports_a_failing_process():
-    with pytest.raises(RuntimeError, match="process 0 of 1 failed"):
+    with pytest.raises(RuntimeError, match="(?s)process 0 of 1 failed.*ArithmeticError: deliberately"):
         distributed.run(_fail, world_size=1, timeout=60)
+
+
+def test_run_reports_a_process_that_dies_without_a_word():
+    with pytest.raises(RuntimeError, match="process 0 exited with code 3"):
+        distributed.run(_die, world_size=1, timeout=60)
 
 
 def _fail(rank, world_size):
     raise ArithmeticError("deliberately")
+
+
+def _die(rank, world_size):
+    os._exit(3)
+
+
+def test_too_few_values_read_in_korean():
+    with pytest.raises(ValueError) as info:
+        F.sync_batch_norm(torch.randn(1, 3), None, None, None, None, 0.1, 1e-5, lambda t: t)
+    nl.i18n.set_language("ko")
+    try:
+        assert nl.i18n.explain(info.value) == (
+            "sync_batch_norm: 배치 통계량을 구하려면 모든 프로세스를 합쳐 채널마다 값이 2개 이상 있어야 "
+            "하는데, 1개뿐입니다(이 프로세스의 입력 모양은 (1, 3)입니다)")
+    finally:
+        nl.i18n.set_language("en")
