@@ -68,7 +68,7 @@ def world_size(group=None):
     return dist.get_world_size(group)
 
 
-# ---- running a function in several processes ------------------------------------------------------
+# ---- running a function in several processes -----------------------------------------------------
 
 def run(fn, *args, world_size=2, timeout=120):
     """Run ``fn(rank, world_size, *args)`` in ``world_size`` new processes that form one
@@ -139,7 +139,7 @@ def _worker(fn, rank, world_size, address, args, timeout, results):
         results.put((rank, False, traceback.format_exc()))
 
 
-# ---- what the book runs in them --------------------------------------------------------------------
+# ---- what the book runs in them ------------------------------------------------------------------
 
 def shard(x, rank, world_size, sizes=None):
     """This process's part of the batch ``x``: consecutive slices along the batch axis, of

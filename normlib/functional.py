@@ -12,6 +12,8 @@ For an image batch of shape (N, C, H, W):
     instance norm  dims = (2, 3)      one mean per sample and channel
     group norm     split C into G groups of C/G channels, then one mean per sample and group
     RMSNorm        like layer norm, but only divided by the root mean square (no centring)
+    sync BN        batch norm's axes for a batch split across processes: each sum over the
+                   batch is also summed over the processes
 
 Each layer then scales and shifts every channel (or feature) with learnable γ and β:
 ``y = γ · x̂ + β``.  In the code below γ is folded into the divisor (``γ / sqrt(var + eps)``), so

@@ -250,7 +250,7 @@ class SyncBatchNorm(_BatchNorm):
         a SyncBatchNorm that holds the same parameter and buffer tensors (shared, not copied), as
         ``torch.nn.SyncBatchNorm.convert_sync_batchnorm`` does.  Returns the converted module:
         a new one if ``module`` is itself batch norm, otherwise ``module``, changed in place."""
-        if isinstance(module, _TORCH_BATCH_NORMS) and not isinstance(module, cls):
+        if isinstance(module, _BATCH_NORMS) and not isinstance(module, cls):
             sync = cls(module.num_features, module.eps, module.momentum, module.affine,
                        module.track_running_stats, process_group)
             for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
@@ -261,7 +261,7 @@ class SyncBatchNorm(_BatchNorm):
         return module
 
 
-_TORCH_BATCH_NORMS = (_BatchNorm, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+_BATCH_NORMS = (_BatchNorm, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 
 class _InstanceNorm(_RunningNorm):

@@ -94,7 +94,7 @@ def test_num_groups_and_norm_options_reach_every_norm_layer():
     bn = unet3d(norm="bn", norm_options={"momentum": None}, **SMALL)
     assert {m.momentum for m in bn.modules() if isinstance(m, nl.BatchNorm3d)} == {None}
     plain_in = unet3d(norm="in", norm_options={"affine": False}, **SMALL)
-    assert all(conv.bias is not None for conv in _convs(plain_in))   # no β in IN: the conv keeps one
+    assert all(conv.bias is not None for conv in _convs(plain_in))   # IN without β: conv biases
 
 
 @pytest.mark.parametrize("norm", VOLUME_NORMS)
@@ -179,3 +179,21 @@ def test_the_errors_a_reader_meets_read_in_korean(x, norm, korean):
         unet3d(norm=norm, **SMALL)(x)
     assert _explained(info.value).startswith(korean)
     assert nl.i18n.explain(info.value) == str(info.value)   # English: the message itself
+
+
+def test_at_batch_size_1_batch_norm_trains_exactly_as_instance_norm():
+    """One volume per batch: BN's statistics over (N, D, H, W) are IN's over (D, H, W), so the
+    two U-Nets compute the same training outputs and gradients; they differ only in evaluation,
+    where BN uses its running averages over the volumes it has seen."""
+    torch.manual_seed(0)
+    bn = unet3d(norm="bn", **SMALL).double()
+    torch.manual_seed(0)
+    inorm = unet3d(norm="in", **SMALL).double()
+    x = torch.randn(1, 1, 8, 8, 12, dtype=torch.float64) * 3 + 2
+    ya, yb = bn.train()(x), inorm.train()(x)
+    torch.testing.assert_close(ya, yb, rtol=1e-12, atol=1e-12)
+    ya.square().sum().backward()
+    yb.square().sum().backward()
+    for (name, pa), (_, pb) in zip(bn.named_parameters(), inorm.named_parameters()):
+        torch.testing.assert_close(pa.grad, pb.grad, rtol=1e-10, atol=1e-10, msg=name)
+    assert (bn.eval()(x) - inorm.eval()(x)).abs().max() > 0.1

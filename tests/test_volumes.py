@@ -11,7 +11,7 @@ from normlib.data import volumes
 from normlib.train import dice, segment
 
 
-# ---- volumes ---------------------------------------------------------------------------------------
+# ---- volumes -------------------------------------------------------------------------------------
 
 def test_shapes_dtypes_and_masks():
     x, masks = volumes(3, size=(8, 12, 16), seed=0)
@@ -88,7 +88,7 @@ def test_bad_arguments_are_refused_clearly(kwargs, exc, match):
         volumes(**args)
 
 
-# ---- dice -------------------------------------------------------------------------------------------
+# ---- dice ----------------------------------------------------------------------------------------
 
 def test_dice_on_known_cases():
     pred = torch.tensor([[1, 1, 0, 0], [1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0],
@@ -113,13 +113,15 @@ def test_dice_of_volumes_is_per_volume_and_symmetric():
     torch.testing.assert_close(scores, dice(masks, shifted))
     for i in range(3):   # the same as the formula on each volume alone
         both = (shifted[i] & masks[i]).sum().item()
-        assert scores[i].item() == pytest.approx(2 * both / (shifted[i].sum() + masks[i].sum()).item())
+        marked = (shifted[i].sum() + masks[i].sum()).item()
+        assert scores[i].item() == pytest.approx(2 * both / marked)
     assert bool((dice(masks, masks) == 1).all())
     assert bool((dice(torch.zeros_like(masks), masks) == 0).all())
 
 
 @pytest.mark.parametrize("pred,true,exc,match", [
-    (torch.rand(2, 4), torch.ones(2, 4, dtype=torch.long), TypeError, "pred must be a bool or integer"),
+    (torch.rand(2, 4), torch.ones(2, 4, dtype=torch.long), TypeError,
+     "pred must be a bool or integer"),
     (torch.ones(2, 4, dtype=torch.long), [[1, 0]], TypeError, "target must be a bool or integer"),
     (torch.full((2, 4), 2), torch.ones(2, 4, dtype=torch.long), ValueError, "only 0s and 1s"),
     (torch.ones(2, 4, dtype=torch.long), torch.ones(2, 5, dtype=torch.long), ValueError,
@@ -131,7 +133,7 @@ def test_dice_refuses_what_is_not_a_pair_of_masks(pred, true, exc, match):
         dice(pred, true)
 
 
-# ---- segment --------------------------------------------------------------------------------------
+# ---- segment -------------------------------------------------------------------------------------
 
 class _Threshold(nn.Module):
     """Logits from the input itself: 'object' where the voxel is above 0.5."""
