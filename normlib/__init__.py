@@ -9,11 +9,12 @@ The package has two parts.
 
 The library, the book's second text (read it in this order):
     functional   the one idea, normalize(x, dims), and every method as a few lines over it
-    layers       BatchNorm1d/2d/3d, LayerNorm, GroupNorm, InstanceNorm1d/2d/3d, RMSNorm,
-                 weight_norm: torch.nn-shaped shells, each forward one call into functional
+    layers       BatchNorm1d/2d/3d, SyncBatchNorm, LayerNorm, GroupNorm, InstanceNorm1d/2d/3d,
+                 RMSNorm, weight_norm: torch.nn-shaped shells, each forward one call into functional
     factory      make_norm(kind, num_channels, ...): any layer by name, normlib's or torch's
-    models       small models with a norm= argument (mlp)
-    data, train  datasets and the training loop the chapters share
+    models       small models with a norm= argument (mlp, unet3d)
+    data, train  datasets (digits, 3D segmentation volumes), training loops and metrics (Dice)
+    distributed  several processes on one machine, for SyncBatchNorm
     inspect      layer_outputs, to look inside a model
     twins        each layer next to its torch.nn twin (drives the tests and benchmarks/layers.py)
 
@@ -23,11 +24,11 @@ The book's runtime, what chapters need around the science (normlib.notebook):
 
 __version__ = "0.1.0"
 
-from . import data, factory, functional, inspect, layers, models, train  # noqa: E402
+from . import data, distributed, factory, functional, inspect, layers, models, train  # noqa: E402
 from .notebook import claims, i18n, style, widgets  # noqa: E402
 from .layers import (  # noqa: E402
     BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
-    InstanceNorm3d, LayerNorm, RMSNorm, weight_norm,
+    InstanceNorm3d, LayerNorm, RMSNorm, SyncBatchNorm, weight_norm,
 )
 from .notebook.claims import ClaimFailed, claim, summary  # noqa: E402
 from .notebook.session import device, seed_everything, setup  # noqa: E402
@@ -37,8 +38,8 @@ from .factory import make_norm  # noqa: E402
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "ClaimFailed", "GroupNorm", "InstanceNorm1d",
-    "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "RMSNorm", "claim", "claims", "data", "device",
-    "factory", "functional", "i18n", "inspect", "layers", "make_norm", "models", "moments",
-    "normalize", "pad", "pick", "seed_everything", "setup", "standardize", "style", "summary", "tr",
-    "train", "weight_norm", "widgets",
+    "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "RMSNorm", "SyncBatchNorm", "claim", "claims",
+    "data", "device", "distributed", "factory", "functional", "i18n", "inspect", "layers",
+    "make_norm", "models", "moments", "normalize", "pad", "pick", "seed_everything", "setup",
+    "standardize", "style", "summary", "tr", "train", "weight_norm", "widgets",
 ]

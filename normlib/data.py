@@ -1,6 +1,8 @@
 """Data the chapters use: generated or shipped with a package, never downloaded."""
 
 import json
+import math
+import numbers
 from collections import namedtuple
 from importlib import resources
 
@@ -35,6 +37,112 @@ def digits(n_test=500, seed=0, device=None, dtype=torch.float32):
     as_x = lambda a: torch.as_tensor(a, dtype=dtype, device=device)
     as_y = lambda a: torch.as_tensor(a, dtype=torch.long, device=device)
     return Split(as_x(X[train]), as_y(y[train]), as_x(X[test]), as_y(y[test]))
+
+
+def volumes(n, size=24, seed=0, objects=(1, 3), radius=(0.15, 0.3), decoys=2, noise=0.3,
+            offset=2.0, gain=4.0, device=None, dtype=torch.float32):
+    """``n`` synthetic 3D volumes to segment, and their masks, generated from ``seed``.
+
+    Each volume holds 1 to 3 (``objects``) bright ellipsoids to segment, and up to ``decoys``
+    fainter ones that are not to be segmented: an object is told from a decoy by its brightness
+    *relative to the rest of the same volume*.  Intensities vary from volume to volume, as scans
+    from different machines or settings do, so each volume has its own mean and spread::
+
+        volume = offset_v + gain_v · (clean + noise · ε)
+
+    where ``clean`` is 1 inside the objects, 0.5 inside the decoys and 0 elsewhere (an object
+    wins where they overlap), ε is standard normal noise per voxel, ``offset_v`` is uniform in
+    [−``offset``, ``offset``] and ``gain_v`` log-uniform in [1/``gain``, ``gain``].
+
+    - ``size``: the side of a cube, or (D, H, W); each at least 4.
+    - ``objects``: (fewest, most) objects per volume, drawn uniformly; an int for a fixed number.
+    - ``radius``: (smallest, largest) radius, as a fraction of the volume's smallest side; each
+      ellipsoid's three semi-axes are that radius times factors between 0.75 and 1.33.  Centres
+      lie in the middle 60% of each axis.  Decoys are drawn like objects.
+    - ``decoys``: the most decoys per volume (from 0 to it, uniformly).
+    - ``noise``: the noise's standard deviation, relative to the objects' contrast of 1.
+
+    Returns ``(x, masks)``: ``x`` of shape (n, 1, D, H, W) and ``dtype``, ``masks`` of shape
+    (n, D, H, W), long, 1 on objects and 0 elsewhere, both on ``device`` (by default the one
+    chosen by :func:`normlib.setup`).  The same ``seed`` gives the same volumes on every machine,
+    and the first k of ``volumes(n, ...)`` are ``volumes(k, ...)``: draw a training set and a
+    held-out set from two seeds.
+    """
+    who = "volumes"
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{who}: n must be a positive int, got {n!r}")
+    shape = _volume_shape(size)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"{who}: seed must be a non-negative int, got {seed!r}")
+    fewest, most = _int_range(who, "objects", objects, minimum=1)
+    small, large = _real_range(who, "radius", radius, 0.0, 0.5)
+    _, most_decoys = _int_range(who, "decoys", (0, decoys), minimum=0)
+    for name, value, low in (("noise", noise, 0.0), ("offset", offset, 0.0), ("gain", gain, 1.0)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                or not low <= value < math.inf:
+            raise ValueError(f"{who}: {name} must be a finite number ≥ {low:g}, got {value!r}")
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"{who}: dtype must be a floating-point torch.dtype, got {dtype!r}")
+
+    g = torch.Generator().manual_seed(seed)
+    uniform = lambda lo, hi, k=1: lo + (hi - lo) * torch.rand(k, generator=g, dtype=torch.float64)
+    grid = torch.stack(torch.meshgrid(*(torch.arange(s, dtype=torch.float64) + 0.5 for s in shape),
+                                      indexing="ij"))          # (3, D, H, W): voxel centres
+    extent = torch.tensor(shape, dtype=torch.float64).reshape(3, 1, 1, 1)
+
+    def ellipsoid():
+        centre = uniform(0.2, 0.8, 3).reshape(3, 1, 1, 1) * extent
+        axes = uniform(small, large) * min(shape) * uniform(0.75, 4 / 3, 3).reshape(3, 1, 1, 1)
+        return ((grid - centre) / axes).square().sum(0) <= 1
+
+    xs, masks = [], []
+    for _ in range(n):   # one volume at a time, so that a prefix of the draws is a smaller set
+        count = int(torch.randint(fewest, most + 1, (1,), generator=g))
+        mask = torch.zeros(shape, dtype=torch.bool)
+        for _ in range(count):
+            mask |= ellipsoid()
+        clean = mask.to(torch.float64)
+        for _ in range(int(torch.randint(0, most_decoys + 1, (1,), generator=g))):
+            clean = torch.maximum(clean, 0.5 * ellipsoid())
+        level = uniform(-offset, offset)
+        scale = math.exp(uniform(-math.log(gain), math.log(gain)).item())
+        eps = torch.randn(shape, generator=g, dtype=torch.float64)
+        xs.append(level + scale * (clean + noise * eps))
+        masks.append(mask.long())
+    device = _device(device)
+    return (torch.stack(xs).unsqueeze(1).to(device=device, dtype=dtype),
+            torch.stack(masks).to(device))
+
+
+def _volume_shape(size):
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+        size = (size,) * 3
+    if not (isinstance(size, (tuple, list)) and len(size) == 3 and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 4 for s in size)):
+        raise ValueError(f"volumes: size must be an int ≥ 4 or three of them (D, H, W), "
+                         f"got {size!r}")
+    return tuple(int(s) for s in size)
+
+
+def _int_range(who, name, value, minimum):
+    """``value``, an int or a pair (low, high) of ints with minimum ≤ low ≤ high, as a pair."""
+    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
+            and minimum <= pair[0] <= pair[1]):
+        raise ValueError(f"{who}: {name} must be an int ≥ {minimum} or a pair (low, high) of them "
+                         f"with low ≤ high, got {value!r}")
+    return tuple(pair)
+
+
+def _real_range(who, name, value, low, high):
+    """``value``, a pair (a, b) of numbers with low < a ≤ b ≤ high."""
+    if not (isinstance(value, (tuple, list)) and len(value) == 2
+            and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)
+            and low < value[0] <= value[1] <= high):
+        raise ValueError(f"{who}: {name} must be a pair (smallest, largest) of numbers in "
+                         f"({low:g}, {high:g}], smallest first, got {value!r}")
+    return float(value[0]), float(value[1])
 
 
 def holdout(split, n, seed=0):

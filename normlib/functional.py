@@ -12,6 +12,8 @@ For an image batch of shape (N, C, H, W):
     instance norm  dims = (2, 3)      one mean per sample and channel
     group norm     split C into G groups of C/G channels, then one mean per sample and group
     RMSNorm        like layer norm, but only divided by the root mean square (no centring)
+    sync BN        batch norm's axes for a batch split across processes: each sum over the
+                   batch is also summed over the processes
 
 Each layer then scales and shifts every channel (or feature) with learnable γ and β:
 ``y = γ · x̂ + β``.  In the code below γ is folded into the divisor (``γ / sqrt(var + eps)``), so
@@ -178,6 +180,37 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     else:
         mean, var = _per_channel(running_mean, x), _per_channel(running_var, x)
         y = _scale_and_shift(_wide(x) - mean, var, eps, weight, bias)
+    return y.to(x.dtype)
+
+
+def sync_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps, sum_over_processes):
+    """Batch norm in training for a batch split across processes: ``x`` is this process's shard.
+
+    The one idea: normalize with the moments of the *whole* batch.  Each sum that batch norm takes
+    over its batch is also summed over the processes, with ``sum_over_processes(t)`` (the sum of
+    ``t`` over them, differentiable: :func:`normlib.distributed.sum_over_processes`):
+
+        n = Σ_k n_k     μ = Σ_k Σ x / n     σ² = Σ_k Σ (x − μ)² / n
+
+    the two passes of :func:`moments`, each over every shard.  (Summing Σx and Σx² in one pass
+    and taking σ² = Σx²/n − μ² would save one exchange, but subtracts two large numbers when
+    |μ| ≫ σ and loses float32's digits.)  With ``sum_over_processes`` the identity this is
+    :func:`batch_norm` in training, bit for bit.  The running statistics, if given, are updated
+    with the whole batch's mean and unbiased variance, equally in every process.
+    """
+    dims = (0, *range(2, x.dim()))
+    xs = _wide(x)
+    n = int(sum_over_processes(torch.tensor(x.numel() // x.shape[1], device=x.device)))
+    if n <= 1:
+        raise ValueError(f"sync_batch_norm: expected more than 1 value per channel over all "
+                         f"processes to compute batch statistics, got {n} (input of shape "
+                         f"{tuple(x.shape)} in this process)")
+    mean = sum_over_processes(xs.sum(dims, keepdim=True)) / n       # μ of the whole batch
+    d = xs + mean.neg()                                               # x − μ
+    var = sum_over_processes((d * d).sum(dims, keepdim=True)) / n    # σ², biased
+    y = _scale_and_shift(d, var, eps, _per_channel(weight, x), _per_channel(bias, x))
+    if running_mean is not None:
+        update_running_stats(running_mean, running_var, mean, var, n, momentum)
     return y.to(x.dtype)
 
 

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from . import _checks
+from . import _checks, distributed
 from . import functional as F
 
 
@@ -200,6 +200,68 @@ class BatchNorm3d(_BatchNorm):
     """Batch norm over (N, C, D, H, W) inputs: per channel, over N, D, H and W."""
     _ranks = (5,)
     _layout = "(N, C, D, H, W)"
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch norm for data-parallel training: in training, every process normalizes its shard of
+    the batch with the mean and variance of the whole batch, over all the processes of
+    ``process_group`` (by default all of them), and every process updates its running statistics
+    with them (see :func:`normlib.functional.sync_batch_norm`).
+
+    Without ``torch.distributed`` (not initialized, or one process) and in evaluation it is
+    :class:`BatchNorm1d`/``2d``/``3d``, whatever the input's rank (2D or more).  Same arguments,
+    ``state_dict`` keys and numbers as ``torch.nn.SyncBatchNorm``, which refuses CPU tensors in
+    distributed training; this one also runs on the CPU (gloo).  As in torch, every process of the
+    group must call it together, each with a shard of the same shape except the batch axis (a
+    shard may be empty); a process that stops early leaves the others waiting.
+    """
+
+    _ranks = range(2, 64)
+    _layout = "(N, C, *)"
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, process_group=None, device=None, dtype=None, *,
+                 bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype,
+                         bias=bias)
+        self.process_group = process_group
+
+    def forward(self, x):
+        if not self.training or distributed.world_size(self.process_group) == 1:
+            return super().forward(x)        # batch norm of this process's input alone
+        self._check_input(x)
+        self._check_channels(x, 1, self.num_features)
+        self._check_eps("batch statistics")
+        momentum = self.momentum
+        if self.track_running_stats and momentum is None:   # the average of all batches so far
+            momentum = 1.0 / float(self.num_batches_tracked + 1)
+        y = F.sync_batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                              momentum, self.eps, self._sum_over_processes)
+        if self.track_running_stats:         # only now: a refused batch leaves the layer as it was
+            self.num_batches_tracked.add_(1)
+        return y
+
+    def _sum_over_processes(self, t):
+        return distributed.sum_over_processes(t, self.process_group)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module, process_group=None):
+        """``module`` with every batch-norm layer in it (normlib's or ``torch.nn``'s) replaced by
+        a SyncBatchNorm that holds the same parameter and buffer tensors (shared, not copied), as
+        ``torch.nn.SyncBatchNorm.convert_sync_batchnorm`` does.  Returns the converted module:
+        a new one if ``module`` is itself batch norm, otherwise ``module``, changed in place."""
+        if isinstance(module, _BATCH_NORMS) and not isinstance(module, cls):
+            sync = cls(module.num_features, module.eps, module.momentum, module.affine,
+                       module.track_running_stats, process_group)
+            for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
+                setattr(sync, name, getattr(module, name))
+            return sync.train(module.training)
+        for name, child in module.named_children():
+            module.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return module
+
+
+_BATCH_NORMS = (_BatchNorm, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 
 class _InstanceNorm(_RunningNorm):

@@ -1,4 +1,5 @@
-"""A small, honest training loop for classifiers: SGD, mini-batches, periodic test accuracy."""
+"""A small, honest training loop for classifiers (SGD, mini-batches, periodic test accuracy), and
+the Dice score for segmentation."""
 
 import math
 from dataclasses import dataclass, field
@@ -156,3 +157,58 @@ def train_classifier(model, data, steps, lr, batch_size=64, momentum=0.9, eval_e
             if callback is not None:
                 callback(step, model)
     return history
+
+
+# ---- segmentation (chapter 10) ------------------------------------------------------------------
+
+def dice(pred, target):
+    """The Dice score of each example in a batch of masks:
+
+        Dice(P, T) = 2 · |P ∩ T| / (|P| + |T|)
+
+    where P is the set of voxels (or pixels) the prediction marks as object and T the set the
+    true mask marks.  1 is a perfect segmentation, 0 one that misses every object voxel; two
+    empty masks score 1 (nothing to find, and nothing found).  Unlike the fraction of correct
+    voxels, Dice ignores the background that both agree on, so a model that predicts "nothing"
+    everywhere scores 0, not the background's share.
+
+    ``pred`` and ``target``: bool or integer tensors of 0s and 1s, of the same shape (N, ...).
+    Returns a float tensor of shape (N,), one score per example; average it for a batch.
+    """
+    for name, t in (("pred", pred), ("target", target)):
+        if not isinstance(t, torch.Tensor) or t.is_floating_point() or t.is_complex():
+            what = f"dtype {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
+            raise TypeError(f"dice: {name} must be a bool or integer tensor of 0s and 1s (a mask), "
+                            f"got {what}")
+        if t.dim() < 1 or len(t) == 0:
+            raise ValueError(f"dice: {name} must be a batch of masks (N, ...) with N ≥ 1, "
+                             f"got shape {tuple(t.shape)}")
+        if t.dtype != torch.bool and bool(((t != 0) & (t != 1)).any()):
+            raise ValueError(f"dice: {name} must hold only 0s and 1s, got values such as "
+                             f"{int(t[(t != 0) & (t != 1)][0])}")
+    if pred.shape != target.shape:
+        raise ValueError(f"dice: pred and target must have the same shape, "
+                         f"got {tuple(pred.shape)} and {tuple(target.shape)}")
+    p, t = pred.reshape(len(pred), -1).bool(), target.reshape(len(target), -1).bool()
+    both = (p & t).sum(1)
+    total = p.sum(1) + t.sum(1)
+    return torch.where(total == 0, 1.0, 2 * both / total.clamp(min=1))
+
+
+def segment(model, x):
+    """The masks ``model`` predicts for the volumes (or images) ``x``, in evaluation mode and
+    without gradients: the most likely class of each voxel for 2 or more output channels, or
+    logit > 0 (probability > 1/2) for one.  Returns a long tensor of shape (N, *spatial)."""
+    _check_model(model, "segment")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"segment: x must be a tensor (N, C, *spatial), got {type(x).__name__}")
+    if x.dim() < 3:
+        raise ValueError(f"segment: x must be a batch (N, C, *spatial), got shape {tuple(x.shape)}")
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+    model.train(was_training)
+    if logits.shape[1] == 1:
+        return (logits[:, 0] > 0).long()
+    return logits.argmax(1)

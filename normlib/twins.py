@@ -44,6 +44,11 @@ TWINS = [
          cases=(((4,), (3, 4, 5, 6)),), options=_RUNNING, bench=((64,), (32, 64, 32, 32))),
     Twin("BatchNorm3d", layers.BatchNorm3d, nn.BatchNorm3d,
          cases=(((4,), (2, 4, 3, 5, 4)),), options=_RUNNING, bench=((32,), (4, 32, 16, 32, 32))),
+    # In one process (torch.distributed not initialized) SyncBatchNorm is batch norm, in both
+    # libraries; tests/test_syncbn.py runs normlib's in two processes (torch's needs GPUs there)
+    Twin("SyncBatchNorm (one process)", layers.SyncBatchNorm, nn.SyncBatchNorm,
+         cases=(((4,), (3, 4, 5, 6)), ((4,), (6, 4))), options=_RUNNING,
+         bench=((32,), (4, 32, 16, 32, 32))),
     Twin("InstanceNorm1d", layers.InstanceNorm1d, nn.InstanceNorm1d,
          cases=(((4,), (3, 4, 7)), ((4,), (4, 7))), options=_RUNNING,
          bench=((64,), (32, 64, 256))),

@@ -48,6 +48,22 @@ ERRORS = [
                 r"\(use eval mode, or a larger batch\)"),
      "{0}: 배치 통계량을 구하려면 채널마다 값이 2개 이상 있어야 하는데, 입력의 모양이 {1}입니다. "
      "벡터 하나짜리 배치에는 분산이 없습니다(평가 모드를 쓰거나 배치를 키우십시오)"),
+    (re.compile(r"(\w+): expected more than 1 value per channel to compute instance statistics, "
+                r"got input of shape (\(.*\)); .*"),
+     "{0}: 인스턴스 통계량을 구하려면 샘플의 채널마다 값이 2개 이상 있어야 하는데, 입력의 모양이 "
+     "{1}입니다(공간 크기가 1인 특징 맵에는 분산이 없습니다)"),
+    # chapter 10: the 3D U-Net's input
+    (re.compile(r"UNet3d: the input's depth, height and width must be multiples of 2\*\*depth = "
+                r"(\d+) \(the network halves them (\d+) times\), got shape (\(.*\))"),
+     "UNet3d: 입력의 깊이·높이·너비는 모두 2**depth = {0}의 배수여야 합니다(네트워크가 크기를 "
+     "{1}번 반으로 줄입니다). 받은 입력의 모양은 {2}입니다"),
+    (re.compile(r"UNet3d: input has (\d+) channels, expected in_channels=(\d+)"),
+     "UNet3d: 입력의 채널이 {0}개입니다. in_channels={1}에 맞춰 {1}개여야 합니다"),
+    # chapter 11: SyncBatchNorm over processes
+    (re.compile(r"sync_batch_norm: expected more than 1 value per channel over all processes to "
+                r"compute batch statistics, got (\d+) \(input of shape (\(.*\)) in this process\)"),
+     "sync_batch_norm: 배치 통계량을 구하려면 모든 프로세스를 합쳐 채널마다 값이 2개 이상 있어야 "
+     "하는데, {0}개뿐입니다(이 프로세스의 입력 모양은 {1}입니다)"),
 ]
 
 
