@@ -59,7 +59,7 @@ test: $(STAMP) $(ASSETS)
 	$(OTHER_CPU) NORMLIB_THREADS=2 $(BIN)/python -m pytest -p no:cacheprovider $(NBVAL) book/en
 
 test-lib: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(JOBS) $(LIB_TESTS)
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile $(LIB_TESTS)
 
 serve:
 	@test -f _build/html/index.html || { echo "No built book yet: run 'make book' first."; exit 1; }

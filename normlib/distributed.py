@@ -153,7 +153,8 @@ def shard(x, rank, world_size, sizes=None):
     return x[start:start + sizes[rank]]
 
 
-def batch_norm_shards(rank, world_size, batches, grads, state, sync=True, sizes=None, **options):
+def batch_norm_shards(rank, world_size, batches, grads, state, sync=True, sizes=None,
+                      layer="normlib", **options):
     """Training steps of batch norm in one process of a data-parallel run (use it with :func:`run`).
 
     For each batch in ``batches`` (whole batches, shape (N, C, ...)), this process takes its
@@ -163,12 +164,18 @@ def batch_norm_shards(rank, world_size, batches, grads, state, sync=True, sizes=
     with ``options`` (e.g. ``momentum=None``) and starts from ``state`` (a state dict, e.g. a
     ``BatchNorm2d``'s with the same options).
 
+    ``layer="torch"`` uses ``torch.nn.SyncBatchNorm`` instead, which (in torch 2.13) refuses
+    CPU tensors in such a run: the book shows that refusal.
+
     Returns a dict: ``outputs``, ``input_grads`` and ``weight_grads``/``bias_grads`` (lists, one
     per step; parameter gradients as this process alone computed them, before any averaging
     across processes) and the final ``state`` (running statistics included).
     """
     from .layers import SyncBatchNorm   # here: layers imports this module
-    layer = SyncBatchNorm(batches[0].shape[1], dtype=batches[0].dtype, **options)
+    if layer not in ("normlib", "torch"):
+        raise ValueError(f"batch_norm_shards: layer must be 'normlib' or 'torch', got {layer!r}")
+    cls = SyncBatchNorm if layer == "normlib" else torch.nn.SyncBatchNorm
+    layer = cls(batches[0].shape[1], dtype=batches[0].dtype, **options)
     layer.load_state_dict(state)
     layer.train()
     if not sync:   # a group of this process alone: the layer is plain batch norm on the shard

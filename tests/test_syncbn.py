@@ -285,3 +285,17 @@ def test_too_few_values_read_in_korean():
             "하는데, 1개뿐입니다(이 프로세스의 입력 모양은 (1, 3)입니다)")
     finally:
         nl.i18n.set_language("en")
+
+
+def test_torchs_sync_batch_norm_refuses_cpu_tensors_in_two_processes():
+    """What chapter 11 shows: torch's own nn.SyncBatchNorm will not train on CPU tensors."""
+    x = torch.randn(4, 3, 2, 2)
+    state = nn.BatchNorm2d(3).state_dict()
+    with pytest.raises(RuntimeError, match="expected input tensor to be on GPU"):
+        distributed.run(distributed.batch_norm_shards, [x], [torch.ones_like(x)], state, True, None,
+                        "torch", world_size=2, timeout=60)
+
+
+def test_batch_norm_shards_names_its_layer_argument():
+    with pytest.raises(ValueError, match="layer must be 'normlib' or 'torch'"):
+        distributed.batch_norm_shards(0, 1, [torch.randn(2, 3)], [torch.randn(2, 3)], {}, layer="jax")
