@@ -142,3 +142,23 @@ def test_explain_renders_normlib_errors_in_the_edition_language():
             nl.i18n.set_language("en")
         assert nl.i18n.explain(error) == str(error)
     assert nl.i18n.explain(ValueError("anything else")) == "anything else"
+
+
+def test_explain_renders_instance_norm_errors_in_korean():
+    import torch
+    cases = [(lambda: nl.InstanceNorm1d(4)(torch.randn(6, 4)),
+              "InstanceNorm1d(4): 입력의 채널이 6개입니다(모양 (6, 4)의 0번 차원). 채널은 4개여야 합니다. "
+              "2차원 입력은 배치 축이 없는 예제 하나, 곧 (C, L)로 읽습니다"),
+             (lambda: nl.InstanceNorm2d(3)(torch.randn(2, 3, 1, 1)),
+              "InstanceNorm2d: 인스턴스 통계량을 구하려면 채널마다 값이 2개 이상 있어야 하는데, 입력의 모양이 "
+              "(2, 3, 1, 1)입니다. 위치가 하나뿐인 채널에는 분산이 없습니다(인스턴스 통계량에는 공간 위치가 둘 이상 "
+              "필요합니다)")]
+    for call, korean in cases:
+        with pytest.raises(ValueError) as info:
+            call()
+        nl.i18n.set_language("ko")
+        try:
+            assert nl.i18n.explain(info.value) == korean
+        finally:
+            nl.i18n.set_language("en")
+        assert nl.i18n.explain(info.value) == str(info.value)
