@@ -102,10 +102,10 @@ class _NormBase(nn.Module):
                             f"buffers are {own.dtype}; convert one of them, "
                             f"e.g. input.to({own.dtype})")
 
-    def _check_channels(self, x, axis, expected):
+    def _check_channels(self, x, axis, expected, note=""):
         if x.shape[axis] != expected:
             raise ValueError(f"{type(self).__name__}({expected}): input has {x.shape[axis]} channels "
-                             f"(dimension {axis} of shape {tuple(x.shape)}), expected {expected}")
+                             f"(dimension {axis} of shape {tuple(x.shape)}), expected {expected}{note}")
 
     def _check_eps(self, what):
         """eps > 0 where the layer divides by a variance computed from its input (it can be 0)."""
@@ -113,8 +113,10 @@ class _NormBase(nn.Module):
             raise ValueError(f"{type(self).__name__}: eps must be > 0 to normalize with {what} "
                              f"(a variance can be 0), got eps={self.eps}")
 
-    def _check_statistics(self, x, n, what):
-        """Statistics of the input itself, from ``n`` values each: at least 2 of them."""
+    def _check_statistics(self, x, n, what, why="a batch of one vector has no variance (use eval "
+                                                 "mode, or a larger batch)"):
+        """Statistics of the input itself, from ``n`` values each: at least 2 of them (``why``
+        says why, and what to do, when there are fewer)."""
         name = type(self).__name__
         if x.numel() == 0:
             raise ValueError(f"{name}: input is an empty batch (shape {tuple(x.shape)}); "
@@ -122,8 +124,7 @@ class _NormBase(nn.Module):
         self._check_eps(what)
         if n <= 1:
             raise ValueError(f"{name}: expected more than 1 value per channel to compute {what}, "
-                             f"got input of shape {tuple(x.shape)}; a batch of one vector has no "
-                             "variance (use eval mode, or a larger batch)")
+                             f"got input of shape {tuple(x.shape)}; {why}")
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
                               missing_keys, unexpected_keys, error_msgs):
@@ -276,11 +277,16 @@ class _InstanceNorm(_RunningNorm):
     def forward(self, x):
         self._check_input(x)
         if x.dim() == self._ranks[0]:                   # no batch axis: a batch of one
+            unbatched = self._layout.split(" or ")[1]
+            self._check_channels(x, 0, self.num_features, f"; a {x.dim()}D input is read as one "
+                                 f"example without a batch axis, {unbatched}")
             return self.forward(x.unsqueeze(0)).squeeze(0)
         self._check_channels(x, 1, self.num_features)
         use_input_stats = self.training or not self.track_running_stats
         if use_input_stats:
-            self._check_statistics(x, math.prod(x.shape[2:]), "instance statistics")
+            self._check_statistics(x, math.prod(x.shape[2:]), "instance statistics",
+                                   "a channel at a single position has no variance (instance "
+                                   "statistics need more than one spatial position)")
         # as torch: the running statistics use momentum, or 0 for momentum=None (they then stay)
         momentum = 0.0 if self.momentum is None else self.momentum
         return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,

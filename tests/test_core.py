@@ -160,6 +160,7 @@ def test_stored_claims_reads_every_chapters_summary_box():
             assert title[0].isdigit(), (lang, name, title)
             box = json.loads((book / lang / name).read_text(encoding="utf-8"))
             counts = [int(m) for c in box["cells"] if c["cell_type"] == "code"
+                      and "".join(c["source"]).strip() == "nl.summary()"
                       for o in c.get("outputs", []) for m in re.findall(
                           r"\((\d+)(?: claims|개)\)", "".join(o.get("data", {}).get("text/plain", [])))]
             assert counts == [len(texts)], (lang, name, counts, len(texts))
@@ -176,3 +177,23 @@ def test_book_summary_lists_every_chapter_in_text_and_html():
     nl.setup(lang="ko", quiet=True)
     assert repr(book).splitlines()[0] == "1. A (주장 2개)"
     nl.setup(lang="en", quiet=True)
+
+
+def test_explain_renders_instance_norm_errors_in_korean():
+    import torch
+    cases = [(lambda: nl.InstanceNorm1d(4)(torch.randn(6, 4)),
+              "InstanceNorm1d(4): 입력의 채널이 6개입니다(모양 (6, 4)의 0번 차원). 채널은 4개여야 합니다. "
+              "2차원 입력은 배치 축이 없는 예제 하나, 곧 (C, L)로 읽습니다"),
+             (lambda: nl.InstanceNorm2d(3)(torch.randn(2, 3, 1, 1)),
+              "InstanceNorm2d: 인스턴스 통계량을 구하려면 채널마다 값이 2개 이상 있어야 하는데, 입력의 모양이 "
+              "(2, 3, 1, 1)입니다. 위치가 하나뿐인 채널에는 분산이 없습니다(인스턴스 통계량에는 공간 위치가 둘 이상 "
+              "필요합니다)")]
+    for call, korean in cases:
+        with pytest.raises(ValueError) as info:
+            call()
+        nl.i18n.set_language("ko")
+        try:
+            assert nl.i18n.explain(info.value) == korean
+        finally:
+            nl.i18n.set_language("en")
+        assert nl.i18n.explain(info.value) == str(info.value)

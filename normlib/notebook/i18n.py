@@ -43,15 +43,21 @@ ERRORS = [
     (re.compile(r"(\w+)\((\d+)\): input has (\d+) channels \(dimension 1 of shape (\(.*\))\), "
                 r"expected (\d+)"),
      "{0}({1}): 입력의 채널이 {2}개입니다(모양 {3}의 1번 차원). 채널은 {4}개여야 합니다"),
+    (re.compile(r"(\w+)\((\d+)\): input has (\d+) channels \(dimension 0 of shape (\(.*\))\), "
+                r"expected (\d+); a (\d)D input is read as one example without a batch axis, "
+                r"(\(.*\))"),
+     "{0}({1}): 입력의 채널이 {2}개입니다(모양 {3}의 0번 차원). 채널은 {4}개여야 합니다. "
+     "{5}차원 입력은 배치 축이 없는 예제 하나, 곧 {6}로 읽습니다"),
     (re.compile(r"(\w+): expected more than 1 value per channel to compute batch statistics, "
                 r"got input of shape (\(.*\)); a batch of one vector has no variance "
                 r"\(use eval mode, or a larger batch\)"),
      "{0}: 배치 통계량을 구하려면 채널마다 값이 2개 이상 있어야 하는데, 입력의 모양이 {1}입니다. "
      "벡터 하나짜리 배치에는 분산이 없습니다(평가 모드를 쓰거나 배치를 키우십시오)"),
     (re.compile(r"(\w+): expected more than 1 value per channel to compute instance statistics, "
-                r"got input of shape (\(.*\)); .*"),
-     "{0}: 인스턴스 통계량을 구하려면 샘플의 채널마다 값이 2개 이상 있어야 하는데, 입력의 모양이 "
-     "{1}입니다(공간 크기가 1인 특징 맵에는 분산이 없습니다)"),
+                r"got input of shape (\(.*\)); a channel at a single position has no variance "
+                r"\(instance statistics need more than one spatial position\)"),
+     "{0}: 인스턴스 통계량을 구하려면 채널마다 값이 2개 이상 있어야 하는데, 입력의 모양이 {1}입니다. "
+     "위치가 하나뿐인 채널에는 분산이 없습니다(인스턴스 통계량에는 공간 위치가 둘 이상 필요합니다)"),
     # chapter 10: the 3D U-Net's input
     (re.compile(r"UNet3d: the input's depth, height and width must be multiples of 2\*\*depth = "
                 r"(\d+) \(the network halves them (\d+) times\), got shape (\(.*\))"),
