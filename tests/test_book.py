@@ -182,3 +182,15 @@ def test_prose_does_not_copy_measured_numbers(lang, name):
         if cell["cell_type"] == "markdown":
             copied = _prose_numbers(source(cell)) & measured
             assert not copied, f"cell {i}: {sorted(copied)} typed into the prose; glue them"
+
+
+def test_references_bib_entries_are_whole_and_unique():
+    """Each entry opens and closes its braces, and each key appears once (merges have dropped a
+    closing brace before, which silently swallows the next entry)."""
+    text = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
+    entries = re.split(r"\n(?=@)", text.strip())
+    for entry in entries:
+        assert entry.startswith("@"), entry[:60]
+        assert entry.count("{") == entry.count("}") and entry.rstrip().endswith("}"), entry[:60]
+    keys = re.findall(r"^@\w+\{([^,]+),", text, flags=re.M)
+    assert len(keys) == len(entries) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
