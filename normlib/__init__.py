@@ -19,13 +19,14 @@ The library, the book's second text (read it in this order):
     twins        each layer next to its torch.nn twin (drives the tests and benchmarks/layers.py)
 
 The book's runtime, what chapters need around the science (normlib.notebook):
-    session (setup), claims, i18n (language), style (figures and the Hangul font), widgets
+    session (setup), claims, i18n (language), style (figures and the Hangul font), widgets,
+    cube (chapter 9's figure of the normalization sets)
 """
 
 __version__ = "0.1.0"
 
 from . import data, distributed, factory, functional, inspect, layers, models, train  # noqa: E402
-from .notebook import claims, i18n, style, widgets  # noqa: E402
+from .notebook import claims, cube, i18n, style, widgets  # noqa: E402
 from .layers import (  # noqa: E402
     BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
     InstanceNorm3d, LayerNorm, RMSNorm, SyncBatchNorm, weight_norm,
@@ -39,7 +40,7 @@ from .factory import make_norm  # noqa: E402
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "ClaimFailed", "GroupNorm", "InstanceNorm1d",
     "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "RMSNorm", "SyncBatchNorm", "claim", "claims",
-    "data", "device", "distributed", "factory", "functional", "i18n", "inspect", "layers",
+    "cube", "data", "device", "distributed", "factory", "functional", "i18n", "inspect", "layers",
     "make_norm", "models", "moments", "normalize", "pad", "pick", "seed_everything", "setup",
     "standardize", "style", "summary", "tr", "train", "weight_norm", "widgets",
 ]

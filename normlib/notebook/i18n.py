@@ -33,6 +33,14 @@ STRINGS = {
         "ko": "확인 실패: {text}",
         "en": "Claim failed: {text}",
     },
+    # cube.draw: the N × C × (H·W) feature-map cube (chapter 9)
+    "cube_n": {"ko": "N (예제)", "en": "N (examples)"},
+    "cube_c": {"ko": "C (채널)", "en": "C (channels)"},
+    "cube_hw": {"ko": "H·W (위치)", "en": "H·W (positions)"},
+    "cube_bn": {"ko": "배치 정규화 (BN)", "en": "Batch norm (BN)"},
+    "cube_ln": {"ko": "층 정규화 (LN)", "en": "Layer norm (LN)"},
+    "cube_in": {"ko": "인스턴스 정규화 (IN)", "en": "Instance norm (IN)"},
+    "cube_gn": {"ko": "그룹 정규화 (GN)", "en": "Group norm (GN)"},
 }
 
 
