@@ -20,6 +20,7 @@ Where normlib differs from torch it is stricter, never silent (see ``tests/test_
 NaN and inf are not bad input: they propagate as in torch.
 """
 
+import functools
 import math
 
 import torch
@@ -441,7 +442,9 @@ def weight_norm(module, name="weight", dim=0):
     """Weight normalization (Salimans & Kingma, 2016) of ``module.<name>``: it becomes
     ``g · v / ‖v‖`` with learnable length ``g`` and direction ``v``, as
     ``torch.nn.utils.parametrizations.weight_norm`` does (same ``state_dict`` keys:
-    ``parametrizations.<name>.original0`` for g, ``original1`` for v).  Returns the module."""
+    ``parametrizations.<name>.original0`` for g, ``original1`` for v).  Like torch's, the module
+    also loads a state dict saved with the deprecated ``torch.nn.utils.weight_norm``, whose keys
+    are ``<name>_g`` and ``<name>_v``.  Returns the module."""
     if not isinstance(module, nn.Module):
         raise TypeError(f"weight_norm: module must be a torch.nn.Module, got {type(module).__name__}")
     weight = getattr(module, name, None) if isinstance(name, str) else None
@@ -454,4 +457,15 @@ def weight_norm(module, name="weight", dim=0):
             raise ValueError(f"weight_norm: dim must be an axis of {name} (shape "
                              f"{tuple(weight.shape)}), None or -1, got {dim}")
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+    module._register_load_state_dict_pre_hook(functools.partial(_rename_old_weight_norm_keys, name))
     return module
+
+
+def _rename_old_weight_norm_keys(name, state_dict, prefix, *args):
+    """A load_state_dict pre-hook: the deprecated API's ``<name>_g`` and ``<name>_v`` become
+    ``parametrizations.<name>.original0`` and ``original1``, as torch's parametrization does.
+    (A module-level function, so that a module holding it can still be pickled.)"""
+    g, v = f"{prefix}{name}_g", f"{prefix}{name}_v"
+    if g in state_dict and v in state_dict:
+        state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g)
+        state_dict[f"{prefix}parametrizations.{name}.original1"] = state_dict.pop(v)

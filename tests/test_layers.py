@@ -171,6 +171,25 @@ def test_weight_norm_state_dict_keys_are_torchs():
     torch.testing.assert_close(ours(x), ref(x))
 
 
+def test_weight_norm_loads_a_state_dict_of_the_deprecated_api():
+    torch.manual_seed(0)
+    with pytest.warns(FutureWarning):
+        old = torch.nn.utils.weight_norm(torch.nn.Linear(3, 2))
+    assert sorted(old.state_dict()) == ["bias", "weight_g", "weight_v"]
+    with torch.no_grad():
+        old.weight_g.mul_(2.0)                      # a length that differs from ‖v‖
+    x = torch.randn(4, 3)
+    for apply in (normlib.weight_norm, torch.nn.utils.parametrizations.weight_norm):
+        new = apply(torch.nn.Linear(3, 2))
+        new.load_state_dict(old.state_dict(), strict=True)
+        torch.testing.assert_close(new(x), old(x))
+    inner = torch.nn.Sequential(torch.nn.Linear(3, 3), normlib.weight_norm(torch.nn.Linear(3, 2)))
+    state = {"0.weight": torch.eye(3), "0.bias": torch.zeros(3), "1.bias": old.bias.detach(),
+             "1.weight_g": old.weight_g.detach(), "1.weight_v": old.weight_v.detach()}
+    inner.load_state_dict(state, strict=True)       # a prefix: the keys of a submodule
+    torch.testing.assert_close(inner(x), old(x))
+
+
 def test_weight_norm_of_a_conv_over_dim_0():
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(3, 4, 3)
