@@ -1,6 +1,6 @@
 """Chapter 10: the 3D U-Net at batch size 1, with the runs too long for the notebook's time budget.
 
-    .venv/bin/python benchmarks/ch10_unet3d.py          # about 17 minutes of one CPU core; or a GPU
+    .venv/bin/python benchmarks/ch10_unet3d.py          # about 15 minutes of one CPU core; or a GPU
 
 It uses a GPU when torch sees one (``--device auto``, the default; ``--device cpu`` or ``cuda`` to
 choose) and one CPU thread otherwise.  ``--quick`` is a smoke test of a few seconds (tiny sizes,
