@@ -170,8 +170,8 @@ def _explained(error):
      "줄입니다). 받은 입력의 모양은 (1, 1, 6, 8, 8)입니다"),
     (torch.randn(1, 3, 8, 8, 8), "none", "UNet3d: 입력의 채널이 3개입니다. in_channels=1에 맞춰 1개여야 합니다"),
     (torch.randn(1, 1, 4, 4, 4), "in",
-     "InstanceNorm3d: 인스턴스 통계량을 구하려면 샘플의 채널마다 값이 2개 이상 있어야 하는데, 입력의 모양이 "
-     "(1, 16, 1, 1, 1)입니다(공간 크기가 1인 특징 맵에는 분산이 없습니다)"),
+     "InstanceNorm3d: 인스턴스 통계량을 구하려면 채널마다 값이 2개 이상 있어야 하는데, 입력의 모양이 "
+     "(1, 16, 1, 1, 1)입니다. 위치가 하나뿐인 채널에는 분산이 없습니다"),
     (torch.randn(1, 1, 4, 4, 4), "bn", "BatchNorm3d: 배치 통계량을 구하려면 채널마다 값이 2개 이상"),
 ])
 def test_the_errors_a_reader_meets_read_in_korean(x, norm, korean):
