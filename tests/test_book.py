@@ -122,9 +122,24 @@ def test_glossary_terms_used_exist():
                 assert term.strip().lower() in terms, f"{path.name} uses undefined term {term!r}"
 
 
+# "eq. 2", "Equation (3)", "Eqs. (1) and (2)", "식 1을", "수식 (2)의", "(1)에서", and the book's own
+# rendered form "(3.2)" typed into prose (a ratio such as "(1.5×)" or a setting "(0.9)" is not one)
 TYPED_EQUATION_NUMBER = re.compile(
-    r"(?:\b[Ee]q(?:uation)?s?\.?|(?<![가-힣])(?:식|수식))\s*\(?[1-9]\d*(?:\.\d+)?\)"
-    r"|(?<![\w{`])\([1-9]\d*\)(?=\s*(?:에서|의|과|와|을|를|이|가|은|는))")
+    r"(?:\b[Ee]q(?:uation)?s?\.?|(?<![가-힣])(?:식|수식))\s*~?\(?[1-9]\d*(?:\.\d+)?\)?(?![\d.]*[%×x])"
+    r"|(?<![\w{`])\([1-9]\d*\)(?=\s*(?:에서|의|과|와|을|를|이|가|은|는))"
+    r"|(?<![\w{`$.])\((?:[1-9]|1[0-9])\.[1-9]\d?\)(?![\w%])")
+
+
+@pytest.mark.parametrize("typed", ["eq. 2", "Equation 3", "Eq.~(1)", "Eqs. (1) and (2)", "equation (4)",
+                                   "수식 3에서", "식 1을", "식 (2)의", "(1)에서", "as in (3.2) above"])
+def test_the_equation_lint_catches_typed_references(typed):
+    assert TYPED_EQUATION_NUMBER.search(typed)
+
+
+@pytest.mark.parametrize("fine", ["momentum (0.9)", "the equation of state", "10 equations", "방식 1",
+                                  "a ratio (1.5×)", "{eq}`en-eq-bn`"])
+def test_the_equation_lint_leaves_other_numbers_alone(fine):
+    assert not TYPED_EQUATION_NUMBER.search(fine)
 
 
 @pytest.mark.parametrize("lang", EDITIONS)
