@@ -197,3 +197,30 @@ def test_explain_renders_instance_norm_errors_in_korean():
         finally:
             nl.i18n.set_language("en")
         assert nl.i18n.explain(info.value) == str(info.value)
+
+
+def test_a_korean_notebook_shows_normlib_errors_in_korean_under_the_traceback():
+    """In IPython, setup(lang="ko") makes an uncaught normlib error print its Korean rendering after
+    the usual traceback; in English nothing is added, and other errors are left alone."""
+    import contextlib
+    import io
+
+    from IPython.core.interactiveshell import InteractiveShell
+    shell = InteractiveShell.instance()
+    try:
+        def run(lang, code):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                shell.run_cell(f'import normlib as nl, torch\nnl.setup(lang="{lang}", quiet=True)')
+                result = shell.run_cell(code)
+            assert isinstance(result.error_in_exec, ValueError)
+            return out.getvalue()
+        bad = "nl.BatchNorm2d(4)(torch.randn(8, 3, 5, 5))"
+        korean = run("ko", bad)
+        assert "ValueError" in korean and "BatchNorm2d(4): input has 3 channels" in korean
+        assert "오류 설명: BatchNorm2d(4): 입력의 채널이 3개입니다" in korean
+        assert "오류 설명" not in run("en", bad)
+        assert "오류 설명" not in run("ko", "raise ValueError('not from normlib')")
+    finally:
+        InteractiveShell.clear_instance()
+        nl.i18n.set_language("en")

@@ -29,6 +29,10 @@ STRINGS = {
         "ko": "{title} (주장 {n}개)",
         "en": "{title} ({n} claims)",
     },
+    "error_explained": {
+        "ko": "오류 설명: {message}",
+        "en": "{message}",
+    },
     "claim_failed": {
         "ko": "확인 실패: {text}",
         "en": "Claim failed: {text}",

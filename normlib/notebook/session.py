@@ -54,6 +54,7 @@ def setup(lang="en", seed=0, device=None, threads=None, quiet=False):
     """
     global _device
     i18n.set_language(lang)
+    _explain_errors_in_notebooks()
     if threads is None:
         threads = int(os.environ.get("NORMLIB_THREADS", "1"))
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
@@ -68,6 +69,30 @@ def setup(lang="en", seed=0, device=None, threads=None, quiet=False):
         from .. import __version__
         print(i18n.tr("setup", version=__version__, seed=seed, device=_device.type))
     return _device
+
+
+def _explain_errors_in_notebooks():
+    """In a notebook, print the edition's rendering of a normlib error under its traceback.
+
+    normlib raises its errors in English (tests and search engines read them); where
+    :func:`normlib.notebook.i18n.explain` knows a message, a Korean reader also sees it in Korean.
+    Outside IPython this does nothing.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def show(shell, etype, value, tb, tb_offset=None):
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        explained = i18n.explain(value)
+        if explained != str(value):
+            print(i18n.tr("error_explained", message=explained))
+
+    shell.set_custom_exc((ValueError, TypeError, RuntimeError), show)
 
 
 def device():
