@@ -224,3 +224,26 @@ def test_a_korean_notebook_shows_normlib_errors_in_korean_under_the_traceback():
     finally:
         InteractiveShell.clear_instance()
         nl.i18n.set_language("en")
+
+
+def test_explain_renders_wrong_rank_and_dtype_errors_in_korean():
+    import torch
+    cases = [(lambda: nl.BatchNorm2d(4)(torch.randn(8, 4)), ValueError,
+              "BatchNorm2d: 입력은 4차원이어야 합니다(모양 (N, C, H, W)). 받은 입력은 2차원이고 모양은 (8, 4)입니다"),
+             (lambda: nl.BatchNorm1d(4)(torch.randn(8, 4, 2, 2)), ValueError,
+              "BatchNorm1d: 입력은 2차원 또는 3차원이어야 합니다(모양 (N, C) 또는 (N, C, L)). "
+              "받은 입력은 4차원이고 모양은 (8, 4, 2, 2)입니다"),
+             (lambda: nl.GroupNorm(2, 4)(torch.randn(4)), ValueError,
+              "GroupNorm: 입력은 2차원 이상이어야 합니다(모양 (N, C, *)). 받은 입력은 1차원이고 모양은 (4,)입니다"),
+             (lambda: nl.LayerNorm(4)(torch.randn(2, 4, dtype=torch.float64)), TypeError,
+              "LayerNorm: 입력의 자료형은 torch.float64인데 층의 파라미터와 버퍼는 torch.float32입니다. "
+              "둘 중 하나를 바꾸십시오(예: input.to(torch.float32))")]
+    for call, kind, korean in cases:
+        with pytest.raises(kind) as info:
+            call()
+        nl.i18n.set_language("ko")
+        try:
+            assert nl.i18n.explain(info.value) == korean
+        finally:
+            nl.i18n.set_language("en")
+        assert nl.i18n.explain(info.value) == str(info.value)

@@ -1,7 +1,10 @@
 """The edition's language, and the few strings normlib itself shows.
 
-The book has a Korean and an English edition. ``normlib.setup(lang=...)`` picks one; every
-figure label and message that normlib produces is then looked up here with :func:`tr`.
+The book has a Korean and an English edition. ``normlib.setup(lang=...)`` picks one; normlib's
+figure labels and notebook messages (the setup line, the claims box) are then looked up here with
+:func:`tr`. Errors are different: normlib raises them in English, like torch, and :func:`explain`
+renders in Korean those that a chapter shows a reader (the patterns in ``ERRORS``); any other
+error stays in English.
 """
 
 import re
@@ -50,7 +53,8 @@ STRINGS = {
 
 # normlib's error messages are written in English where they are raised.  The ones a chapter shows
 # a reader are rendered in the edition's language by explain(): (pattern of the English message,
-# Korean template filled with the pattern's groups).  A message without an entry stays as it is.
+# Korean template filled with the pattern's groups, or a function of them).  A message without an
+# entry stays as it is.
 ERRORS = [
     (re.compile(r"(\w+)\((\d+)\): input has (\d+) channels \(dimension 1 of shape (\(.*\))\), "
                 r"expected (\d+)"),
@@ -70,6 +74,16 @@ ERRORS = [
                 r"\(instance statistics need more than one spatial position\)"),
      "{0}: 인스턴스 통계량을 구하려면 채널마다 값이 2개 이상 있어야 하는데, 입력의 모양이 {1}입니다. "
      "위치가 하나뿐인 채널에는 분산이 없습니다(인스턴스 통계량에는 공간 위치가 둘 이상 필요합니다)"),
+    # any layer: an input of the wrong rank, or of another dtype than the layer's parameters
+    (re.compile(r"(\w+): expected a (\d+D(?: or \d+D| or higher)?) input (\(.*\)), "
+                r"got a (\d+)D input of shape (\(.*\))"),
+     lambda name, ranks, layout, got, shape:
+         f"{name}: 입력은 {_ko_or(ranks)}이어야 합니다(모양 {_ko_or(layout)}). "
+         f"받은 입력은 {got}차원이고 모양은 {shape}입니다"),
+    (re.compile(r"(\w+): input has dtype (\S+) but the layer's parameters and buffers are (\S+); "
+                r"convert one of them, e\.g\. input\.to\((\S+)\)"),
+     "{0}: 입력의 자료형은 {1}인데 층의 파라미터와 버퍼는 {2}입니다. 둘 중 하나를 바꾸십시오"
+     "(예: input.to({3}))"),
     # chapter 10: the 3D U-Net's input
     (re.compile(r"UNet3d: the input's depth, height and width must be multiples of 2\*\*depth = "
                 r"(\d+) \(the network halves them (\d+) times\), got shape (\(.*\))"),
@@ -85,6 +99,12 @@ ERRORS = [
 ]
 
 
+def _ko_or(text):
+    """'2D or 3D', '1D or higher', '(N, C) or (N, C, L)' in Korean."""
+    text = re.sub(r"(\d+)D", r"\1차원", text)
+    return text.replace(" or higher", " 이상").replace(" or ", " 또는 ")
+
+
 def explain(error):
     """The message of ``error`` (an exception normlib raised) in the edition's language.
 
@@ -97,7 +117,7 @@ def explain(error):
         for pattern, korean in ERRORS:
             found = pattern.fullmatch(message)
             if found:
-                return korean.format(*found.groups())
+                return korean(*found.groups()) if callable(korean) else korean.format(*found.groups())
     return message
 
 
