@@ -3,8 +3,9 @@
 The book has a Korean and an English edition. ``normlib.setup(lang=...)`` picks one; normlib's
 figure labels and notebook messages (the setup line, the claims box) are then looked up here with
 :func:`tr`. Errors are different: normlib raises them in English, like torch, and :func:`explain`
-renders in Korean those that a chapter shows a reader (the patterns in ``ERRORS``); any other
-error stays in English.
+renders in Korean those that a chapter shows a reader (the patterns in ``ERRORS``); in a Korean
+notebook session the same rendering is printed under the traceback of an error that escapes a cell
+(``normlib.notebook.session``).  Any other error stays in English.
 """
 
 import re
