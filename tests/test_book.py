@@ -209,3 +209,19 @@ def test_references_bib_entries_are_whole_and_unique():
         assert entry.count("{") == entry.count("}") and entry.rstrip().endswith("}"), entry[:60]
     keys = re.findall(r"^@\w+\{([^,]+),", text, flags=re.M)
     assert len(keys) == len(entries) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+
+
+def test_no_forward_reference_calls_a_written_chapter_planned():
+    """A chapter may be called planned only while its notebook does not exist."""
+    written = {int(p.name[:2]) for p in (ROOT / "book" / "en").glob("[0-9][0-9]_*.ipynb")}
+    phrases = re.compile(r"(?:chapters?|장)[^.\n]{0,40}?(?:\(planned\)|are planned|is planned|not written yet|"
+                         r"다룰 계획|계획입니다|아직 쓰지 않은)|(\d+)장\s*\(계획\)|chapter (\d+) \(planned\)",
+                         re.I)
+    for lang in EDITIONS:
+        for path in notebooks(lang):
+            for i, cell in enumerate(load(path)["cells"]):
+                if cell["cell_type"] != "markdown":
+                    continue
+                for m in phrases.finditer(source(cell)):
+                    numbers = {int(n) for n in re.findall(r"\d+", m.group(0))} or written
+                    assert not numbers & written, f"{path.name} cell {i}: {m.group(0)!r}"
