@@ -82,10 +82,15 @@ def _scale_and_shift(d, var, eps, weight=None, bias=None):
 
 
 def _affine(x, weight=None, bias=None):
-    """``γ · x + β``, each of them optional."""
+    """``γ · x + β``, each of them optional.
+
+    β is added in place to the product: the backward pass of an addition needs neither operand,
+    while ``torch.addcmul``'s would copy ``x`` (it multiplies it by its scalar ``value`` first).
+    """
     if weight is None:
         return x if bias is None else x + bias
-    return x * weight if bias is None else torch.addcmul(bias, x, weight)
+    y = x * weight
+    return y if bias is None else y.add_(bias)
 
 
 def moments(x, dims):
