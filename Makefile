@@ -30,7 +30,8 @@ LIB_TESTS := tests/test_functional.py tests/test_layers.py tests/test_batchnorm.
              tests/test_factory.py tests/test_bad_inputs.py tests/test_properties.py \
              tests/test_family_properties.py tests/test_training.py tests/test_core.py \
              tests/test_bench.py tests/test_syncbn.py tests/test_unet3d.py tests/test_volumes.py \
-             tests/test_cube.py tests/test_segmenter.py tests/test_bench_ch10.py
+             tests/test_cube.py tests/test_segmenter.py tests/test_bench_ch10.py \
+             tests/test_bench_ch5.py
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version'
