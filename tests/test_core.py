@@ -179,24 +179,39 @@ def test_book_summary_lists_every_chapter_in_text_and_html():
     nl.setup(lang="en", quiet=True)
 
 
-def test_explain_renders_instance_norm_errors_in_korean():
-    import torch
-    cases = [(lambda: nl.InstanceNorm1d(4)(torch.randn(6, 4)),
-              "InstanceNorm1d(4): 입력의 채널이 6개입니다(모양 (6, 4)의 0번 차원). 채널은 4개여야 합니다. "
-              "2차원 입력은 배치 축이 없는 예제 하나, 곧 (C, L)로 읽습니다"),
-             (lambda: nl.InstanceNorm2d(3)(torch.randn(2, 3, 1, 1)),
-              "InstanceNorm2d: 인스턴스 통계량을 구하려면 채널마다 값이 2개 이상 있어야 하는데, 입력의 모양이 "
-              "(2, 3, 1, 1)입니다. 위치가 하나뿐인 채널에는 분산이 없습니다(인스턴스 통계량에는 공간 위치가 둘 이상 "
-              "필요합니다)")]
-    for call, korean in cases:
-        with pytest.raises(ValueError) as info:
-            call()
-        nl.i18n.set_language("ko")
-        try:
-            assert nl.i18n.explain(info.value) == korean
-        finally:
-            nl.i18n.set_language("en")
-        assert nl.i18n.explain(info.value) == str(info.value)
+KOREAN_ERRORS = [
+    (lambda: nl.InstanceNorm1d(4)(torch.randn(6, 4)), ValueError,
+     "InstanceNorm1d(4): 입력의 채널이 6개입니다(모양 (6, 4)의 0번 차원). 채널은 4개여야 합니다. "
+     "2차원 입력은 배치 축이 없는 예제 하나, 곧 (C, L)로 읽습니다"),
+    (lambda: nl.InstanceNorm2d(3)(torch.randn(2, 3, 1, 1)), ValueError,
+     "InstanceNorm2d: 인스턴스 통계량을 구하려면 채널마다 값이 2개 이상 있어야 하는데, 입력의 모양이 "
+     "(2, 3, 1, 1)입니다. 위치가 하나뿐인 채널에는 분산이 없습니다(인스턴스 통계량에는 공간 위치가 둘 이상 "
+     "필요합니다)"),
+    (lambda: nl.BatchNorm2d(4)(torch.randn(8, 4)), ValueError,
+     "BatchNorm2d: 입력은 4차원이어야 합니다(모양 (N, C, H, W)). 받은 입력은 2차원이고 모양은 (8, 4)입니다"),
+    (lambda: nl.BatchNorm1d(4)(torch.randn(8, 4, 2, 2)), ValueError,
+     "BatchNorm1d: 입력은 2차원 또는 3차원이어야 합니다(모양 (N, C) 또는 (N, C, L)). "
+     "받은 입력은 4차원이고 모양은 (8, 4, 2, 2)입니다"),
+    (lambda: nl.GroupNorm(2, 4)(torch.randn(4)), ValueError,
+     "GroupNorm: 입력은 2차원 이상이어야 합니다(모양 (N, C, *)). 받은 입력은 1차원이고 모양은 (4,)입니다"),
+    (lambda: nl.LayerNorm(4)(torch.randn(2, 4, dtype=torch.float64)), TypeError,
+     "LayerNorm: 입력의 자료형은 torch.float64인데 층의 파라미터와 버퍼는 torch.float32입니다. "
+     "둘 중 하나를 바꾸십시오(예: input.to(torch.float32))"),
+]
+
+
+@pytest.mark.parametrize("call, kind, korean", KOREAN_ERRORS)
+def test_explain_renders_normlib_errors_in_korean(call, kind, korean):
+    """Instance-norm, wrong-rank and dtype errors, each rendered in Korean (and left as it is in
+    English)."""
+    with pytest.raises(kind) as info:
+        call()
+    nl.i18n.set_language("ko")
+    try:
+        assert nl.i18n.explain(info.value) == korean
+    finally:
+        nl.i18n.set_language("en")
+    assert nl.i18n.explain(info.value) == str(info.value)
 
 
 def test_a_korean_notebook_shows_normlib_errors_in_korean_under_the_traceback():
@@ -224,26 +239,3 @@ def test_a_korean_notebook_shows_normlib_errors_in_korean_under_the_traceback():
     finally:
         InteractiveShell.clear_instance()
         nl.i18n.set_language("en")
-
-
-def test_explain_renders_wrong_rank_and_dtype_errors_in_korean():
-    import torch
-    cases = [(lambda: nl.BatchNorm2d(4)(torch.randn(8, 4)), ValueError,
-              "BatchNorm2d: 입력은 4차원이어야 합니다(모양 (N, C, H, W)). 받은 입력은 2차원이고 모양은 (8, 4)입니다"),
-             (lambda: nl.BatchNorm1d(4)(torch.randn(8, 4, 2, 2)), ValueError,
-              "BatchNorm1d: 입력은 2차원 또는 3차원이어야 합니다(모양 (N, C) 또는 (N, C, L)). "
-              "받은 입력은 4차원이고 모양은 (8, 4, 2, 2)입니다"),
-             (lambda: nl.GroupNorm(2, 4)(torch.randn(4)), ValueError,
-              "GroupNorm: 입력은 2차원 이상이어야 합니다(모양 (N, C, *)). 받은 입력은 1차원이고 모양은 (4,)입니다"),
-             (lambda: nl.LayerNorm(4)(torch.randn(2, 4, dtype=torch.float64)), TypeError,
-              "LayerNorm: 입력의 자료형은 torch.float64인데 층의 파라미터와 버퍼는 torch.float32입니다. "
-              "둘 중 하나를 바꾸십시오(예: input.to(torch.float32))")]
-    for call, kind, korean in cases:
-        with pytest.raises(kind) as info:
-            call()
-        nl.i18n.set_language("ko")
-        try:
-            assert nl.i18n.explain(info.value) == korean
-        finally:
-            nl.i18n.set_language("en")
-        assert nl.i18n.explain(info.value) == str(info.value)
