@@ -10,7 +10,8 @@ It prints one row per layer of :data:`normlib.twins.TWINS` with the ratio normli
 normlib's layers are a few tensor operations differentiated by autograd; torch's are fused
 kernels.  The target is a time ratio of at most 4 on the CPU; the exit status is 1 if a layer
 misses it (``--no-fail`` to only report).  Timings depend on the machine, so the tests check only
-that it runs.
+that it runs.  LayerNorm lies nearest the target, on either side of it from run to run;
+``benchmarks/layernorm_autograd.py`` shows where its time goes.
 """
 
 import argparse

@@ -1,8 +1,10 @@
-"""The benchmark runs and reports every layer (timings themselves are not tested: they depend on
+"""The benchmarks run and report every layer (timings themselves are not tested: they depend on
 the machine; run `make bench` to see them)."""
 
 import importlib.util
 import pathlib
+
+import torch
 
 # benchmarks/layers.py is a script beside the package, not part of it: load it from its file
 _spec = importlib.util.spec_from_file_location(
@@ -28,3 +30,33 @@ def test_normlib_saves_about_what_torch_saves_for_backward():
     for row in bench.run("cpu", timing=False):
         limit = 2.01 if row["layer"] == "LayerNorm" else 1.01
         assert row["memory_ratio"] <= limit, (row["layer"], row["memory_ratio"])
+
+
+# benchmarks/layernorm_autograd.py: its written backward pass is a yardstick, so it must be right
+_spec_ln = importlib.util.spec_from_file_location(
+    "bench_layernorm", pathlib.Path(__file__).parents[1] / "benchmarks" / "layernorm_autograd.py")
+bench_ln = importlib.util.module_from_spec(_spec_ln)
+_spec_ln.loader.exec_module(bench_ln)
+
+
+def test_the_written_layernorm_backward_equals_autograds():
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, 16, dtype=torch.float64, requires_grad=True)
+    written, reference = bench_ln.WrittenLayerNorm(16).double(), torch.nn.LayerNorm(16).double()
+    with torch.no_grad():
+        for layer in (written, reference):
+            layer.weight.copy_(torch.linspace(0.5, 2.0, 16))
+            layer.bias.copy_(torch.linspace(-1.0, 1.0, 16))
+    g = torch.randn(3, 5, 16, dtype=torch.float64)
+    ours = torch.autograd.grad(written(x), (x, written.weight, written.bias), g)
+    theirs = torch.autograd.grad(reference(x), (x, reference.weight, reference.bias), g)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(written(x), reference(x), rtol=1e-10, atol=1e-10)
+
+
+def test_layernorm_autograd_quick_mode_reports_three_implementations(capsys):
+    assert bench_ln.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for name in ("normlib", "written", "torch", "written/torch: median"):
+        assert name in out
