@@ -8,7 +8,8 @@ and BN chooses 0.3, the top of that grid.  Its last exercise asks what happens w
 added; this script runs that experiment so that the chapter can read and check the answer.
 
 The chapter's functions live in the notebook, not in normlib, so this script reproduces its setup
-line for line (cell "digits = nl.data.digits() ..." of book/{ko,en}/05_bn_limits.ipynb): the
+line for line (cell "digits = nl.data.digits() ..." of book/{ko,en}/05_bn_limits.ipynb; a test
+checks that ``PerDeviceBatchNorm2d``, ``norm_layer`` and ``cnn`` here are the chapter's code): the
 digits as 1×8×8 images, 300 training images held out for validation (``nl.data.holdout``, seed 0),
 the CNN of three 3×3 convolutions (16, 32, 32 channels) each followed by a normalization and a
 ReLU, ``PerDeviceBatchNorm2d`` (BN whose training statistics come from groups of ``b`` images of

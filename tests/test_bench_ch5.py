@@ -1,6 +1,6 @@
 """benchmarks/ch5_rates.py: a quick smoke run writes a record of the shape chapter 5 reads, the
-script's copy of the chapter's per-device BN agrees with nn.BatchNorm2d, and the shipped records
-were made with the script's current settings."""
+script's copy of the chapter's model is the chapter's code (in both editions) and its per-device BN
+agrees with nn.BatchNorm2d, and the shipped records were made with the script's current settings."""
 
 import importlib.util
 import json
@@ -66,3 +66,37 @@ def test_the_shipped_records_were_made_with_the_current_settings(name):
     _check_shape(record, bench.SETTINGS)
     assert not record["command"].endswith("--quick")
     assert (record["made"]["cpu_capability"] == "DEFAULT") == name.endswith("_portable")
+
+
+@pytest.mark.parametrize("edition", ["ko", "en"])
+def test_the_scripts_copy_of_the_chapters_model_is_the_chapters(edition):
+    """The script copies chapter 5's model code (the notebook's functions are not importable): the
+    copy must stay the chapter's, or the records would answer for a different experiment."""
+    import ast
+
+    path = pathlib.Path(__file__).parents[1] / "book" / edition / "05_bn_limits.ipynb"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    chapter = {}
+    for cell in cells:
+        if cell["cell_type"] != "code":
+            continue
+        try:
+            body = ast.parse("".join(cell["source"])).body
+        except SyntaxError:      # the set-up cell's %pip line
+            continue
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                chapter[node.name] = node
+    script_path = pathlib.Path(__file__).parents[1] / "benchmarks" / "ch5_rates.py"
+    script = {node.name: node for node in ast.parse(script_path.read_text(encoding="utf-8")).body
+              if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    def code(node):      # docstrings follow the edition's language (BOOK_GUIDE §4): compare the rest
+        for inner in ast.walk(node):
+            body = getattr(inner, "body", None)
+            if (isinstance(inner, (ast.FunctionDef, ast.ClassDef)) and body and isinstance(body[0], ast.Expr)
+                    and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+                inner.body = body[1:]
+        return ast.dump(node)
+
+    for name in ("PerDeviceBatchNorm2d", "norm_layer", "cnn"):
+        assert code(script[name]) == code(chapter[name]), name
