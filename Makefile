@@ -6,7 +6,7 @@
 #   make serve  serve _build/html on http://localhost:8000
 #   make execute [NB=book/ko/03_batch_norm.ipynb]   re-execute notebooks in place (all by default)
 #   make test-lib  only normlib's own tests (no notebooks, no build): quick, while editing normlib
-#   make bench  normlib's layers against torch.nn: time and memory (prints a table)
+#   make bench  normlib's layers against torch.nn: time and memory, median of 5 fresh processes (a table)
 #   make time   time every notebook against the budget (each ≤ 60 s, the book ≤ 10 min)
 
 SHELL   := /bin/bash

@@ -20,8 +20,8 @@ back to the operating system between steps and the next step has to fault the pa
 How often that happens depends on the allocator's state, which differs from process to process,
 so each implementation is measured in ``--processes`` fresh processes.  Each process reports its
 time (the best of several samples, the three taking turns, as in ``make bench``) and, where the
-platform counts them (Linux, macOS), its minor page faults per step over 20 further passes; the
-script prints every process's figures and the median ratio to torch.  Nothing is asserted: the figures depend on the
+platform counts them (Linux, macOS), the minor page faults per pass in that sample; the script
+prints every process's figures and the median ratio to torch.  Nothing is asserted: the figures depend on the
 machine.
 """
 
@@ -38,11 +38,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import normlib as nl  # noqa: E402
 from normlib.twins import TWINS  # noqa: E402
-
-try:
-    import resource
-except ImportError:          # Windows: no page-fault counts
-    resource = None
 
 (_, SHAPE), = [t.bench for t in TWINS if t.name == "LayerNorm"]
 QUICK_SHAPE = (2, 3, 8)
@@ -98,25 +93,14 @@ def _bench():
     return module
 
 
-def faults():
-    """Minor page faults of this process so far (None where the platform does not count them)."""
-    return None if resource is None else resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-def one_process(shape=SHAPE, repeats=9, inner=3, steps=20):
+def one_process(shape=SHAPE, repeats=9, inner=3):
     """Seconds and minor page faults per forward + backward pass of each implementation."""
     bench = _bench()
     torch.set_num_threads(1)
     x = torch.randn(shape, requires_grad=True)
     layers = [make(shape[-1]) for make in IMPLEMENTATIONS.values()]
-    seconds = bench.time_pair(layers, x, repeats, inner)
-    out = {}
-    for name, layer, s in zip(IMPLEMENTATIONS, layers, seconds):
-        before = faults()
-        for _ in range(steps):
-            bench._step(layer, x)
-        out[name] = {"seconds": s, "faults": None if before is None else (faults() - before) / steps}
-    return out
+    seconds, faults = bench.time_pair(layers, x, repeats, inner)
+    return {name: {"seconds": s, "faults": f} for name, s, f in zip(IMPLEMENTATIONS, seconds, faults)}
 
 
 def report(runs, shape=SHAPE):
@@ -147,7 +131,7 @@ def main(argv=None):
     if args.processes < 1:
         parser.error(f"--processes must be at least 1, got {args.processes}")
     if args.quick:
-        run = one_process(QUICK_SHAPE, repeats=1, inner=1, steps=1)
+        run = one_process(QUICK_SHAPE, repeats=1, inner=1)
         report([run], QUICK_SHAPE)
         return 0
     if args.one:

@@ -32,6 +32,18 @@ def test_normlib_saves_about_what_torch_saves_for_backward():
         assert row["memory_ratio"] <= limit, (row["layer"], row["memory_ratio"])
 
 
+
+def test_several_processes_combine_into_medians_and_ranges():
+    rows = [bench.run("cpu", quick=True, timing=False) for _ in range(3)]
+    for k, (ours, theirs, faults) in enumerate([(3.0, 1.0, 10), (8.0, 2.0, None), (5.0, 1.0, 30)]):
+        rows[k][0].update(normlib_s=ours, torch_s=theirs, time_ratio=ours / theirs,
+                          normlib_faults=faults, torch_faults=0)
+    first = bench.combine(rows)[0]
+    assert (first["time_ratio"], first["ratio_min"], first["ratio_max"]) == (4.0, 3.0, 5.0)
+    assert (first["normlib_s"], first["torch_s"]) == (5.0, 1.0)
+    assert first["normlib_faults"] is None and first["torch_faults"] == 0   # not counted in one process
+    assert len(bench.combine(rows)) == len(bench.CASES)
+
 # benchmarks/layernorm_autograd.py: its written backward pass is a yardstick, so it must be right
 _spec_ln = importlib.util.spec_from_file_location(
     "bench_layernorm", pathlib.Path(__file__).parents[1] / "benchmarks" / "layernorm_autograd.py")
