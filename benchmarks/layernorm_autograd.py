@@ -1,28 +1,33 @@
 """What autograd costs layer norm: ``python benchmarks/layernorm_autograd.py`` (about a minute).
 
 LayerNorm is the layer of ``make bench`` (benchmarks/layers.py) whose time ratio to torch lies
-nearest its target of 4.  This script shows where that time goes.  At ``make bench``'s LayerNorm
-size, on one CPU thread, it times one forward + backward pass of three implementations of the same
-function:
+nearest its target of 4: unlike batch, instance and group norm, its γ and β are per feature, so
+they cannot go into the per-sample scale and shift (see normlib.functional), and autograd keeps a
+second tensor of the input's size.  This script shows where the time goes.  At ``make bench``'s
+LayerNorm size, on one CPU thread, it times one forward + backward pass of three implementations
+of the same function:
 
     normlib   ``normlib.LayerNorm``: tensor operations, differentiated by autograd
     written   the same forward, with the backward pass written out in tensor operations (chapter
               3.4's closed form, for layer norm), several of them in place
     torch     ``torch.nn.LayerNorm``: one fused kernel for each pass
 
-``written`` is a yardstick, not a proposal: normlib's layers run no hand-written backward (chapter
-3 explains why the book lets autograd differentiate its layers).  The gap between ``written`` and
-``normlib`` is what autograd's chain of out-of-place operations costs: more full-size temporaries,
-each a fresh allocation, where the written backward reuses its buffers.
+``written`` is a yardstick, not a proposal: normlib's layers are their forward pass, which autograd
+differentiates, so that a reader finds each method's math in one place (chapter 3.4 shows batch
+norm's closed-form backward beside it).  The gap between ``written`` and ``normlib`` is what
+autograd's chain of out-of-place operations costs: more full-size temporaries, each a fresh
+allocation, where the written backward reuses its buffers.
 
 A fresh full-size temporary costs more than its arithmetic when the C library hands its memory
 back to the operating system between steps and the next step has to fault the pages in again.
-How often that happens depends on the allocator's state, which differs from process to process,
-so each implementation is measured in ``--processes`` fresh processes.  Each process reports its
+How often that happens depends on the allocator's state, which differs from process to process
+and with what ran before: here each process runs only these three, on a fresh allocator, where
+``make bench`` runs LayerNorm after the other layers.  So each implementation is measured in
+``--processes`` fresh processes.  Each process reports its
 time (the best of several samples, the three taking turns, as in ``make bench``) and, where the
 platform counts them (Linux, macOS), the minor page faults per pass in that sample; the script
-prints every process's figures and the median ratio to torch.  Nothing is asserted: the figures depend on the
-machine.
+prints every process's figures and the median ratio to torch.  Nothing is asserted: the figures
+depend on the machine.
 """
 
 import argparse

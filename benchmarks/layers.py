@@ -99,17 +99,16 @@ def memory_layer(layer, x):
         _step(layer, x)
         torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated(x.device) - base
-    saved = []
+    storages = {}
 
-    def pack(t):
-        saved.append(t)
+    def pack(t):      # each storage once: a view (say, a mean expanded to x's shape) adds nothing
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         y = layer(x)
-    unique = {(t.data_ptr(), t.numel(), t.element_size()) for t in saved if t.numel()}
     y.backward(torch.ones_like(y))
-    return sum(n * size for _, n, size in unique)
+    return sum(storages.values())
 
 
 def run(device="cpu", repeats=9, inner=3, quick=False, timing=True):

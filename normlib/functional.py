@@ -16,10 +16,17 @@ For an image batch of shape (N, C, H, W):
                    batch is also summed over the processes
 
 Each layer then scales and shifts every channel (or feature) with learnable γ and β:
-``y = γ · x̂ + β``.  In the code below γ is folded into the divisor (``γ / sqrt(var + eps)``), so
-``y = (x - mean) · (γ / sqrt(var + eps)) + β``, where γ has one value per normalized slice (batch,
-instance and group norm): the same numbers, with fewer passes over x's size and one tensor of
-x's size kept for the backward pass instead of two.
+``y = γ · x̂ + β``.  Where γ and β have one value per normalized slice (batch, instance and group
+norm), the code below computes the whole layer as one multiply and one add per value,
+
+    y = x · a + c,   a = γ / sqrt(var + eps),   c = β − mean · a   (one a and one c per slice),
+
+the scale and shift that chapter 4 folds into the layer before BN.  It is the same function, and
+autograd then keeps only x (which exists anyway) for the backward pass, as torch does.  It rounds
+differently from ``(x − mean) · a``: where the data sit far from 0 compared with their spread, it
+loses about log2(1 + |mean| / σ) bits, the same order as x lost when it was rounded to its dtype.
+Layer norm's and RMSNorm's γ has one value per feature, not per slice: they normalize first, then
+apply γ and β.
 
 The layers (:mod:`normlib.layers`) check their input, then call one function of this module, and
 autograd differentiates it.  ``moments``, ``standardize`` and ``normalize`` check their arguments
@@ -32,6 +39,7 @@ Note: this ``normalize`` is not ``torch.nn.functional.normalize``, which divides
 import math
 
 import torch
+import torch.nn.functional as F
 
 from . import _checks
 
@@ -44,19 +52,27 @@ def _normalize(x, dims, eps, center=True, weight=None, bias=None):
     """``weight · (x − mean) / sqrt(var + eps) + bias`` over ``dims``, and the mean and variance.
 
     With ``center=False`` nothing is subtracted and ``var`` is the mean square (RMSNorm).
-    ``weight`` and ``bias`` must have one value per slice (per channel, or per group): they are
-    folded into the divisor.  Layer norm's per-feature γ and β go through :func:`_affine` instead.
+    ``weight`` and ``bias`` must have one value per slice (per channel, or per group): they go
+    into the scale and shift.  Layer norm's per-feature γ and β go through :func:`_affine`.
     """
-    # Written for a short backward pass, with the same bits as the textbook expressions: a mean
-    # is a sum over a count (see _mean), x − μ is x + (−μ) (backward then negates μ's small
-    # gradient, not a copy of x's), and (x − μ)² is d * d (d.square()'s backward copies d).
     if center:
         mean = _mean(x, dims)
-        d = x + mean.neg()                  # x − μ
+        var = _variance(x, mean, dims)
     else:
-        mean, d = None, x
-    var = _mean_square(d, dims)             # σ², the biased variance
-    return _scale_and_shift(d, var, eps, weight, bias), mean, var
+        mean, var = None, _mean_square(x, dims)
+    return _scale_and_shift(x, mean, var, eps, weight, bias), mean, var
+
+
+def _variance(x, mean, dims):
+    """σ² = mean((x − μ)²) over ``dims``, written so that autograd keeps only ``x`` for backward.
+
+    For any constant c, mean((x − c)²) = σ² + (μ − c)².  So σ² = mean((x − c)²) − (μ − c)² with
+    c = μ held constant (detached): the same bits as mean((x − μ)²), since the second term is
+    exactly 0, and the same derivatives of every order, since the identity holds for every x.
+    ``F.mse_loss`` computes (x − c)² elementwise and differentiates it in one pass.
+    """
+    c = mean.detach()
+    return _mean(F.mse_loss(x, c.expand_as(x), reduction="none"), dims) - (mean - c).square()
 
 
 def _mean(x, dims):
@@ -65,20 +81,25 @@ def _mean(x, dims):
     return x.sum(dims, keepdim=True) / math.prod(x.shape[d] for d in dims)
 
 
-def _mean_square(d, dims):
-    """The mean of ``d²`` over ``dims``.  Over the last axis alone it is each row's dot product
-    with itself: one pass that stores no ``d²``, and a shorter backward than ``d * d``'s."""
-    if dims in ((-1,), (d.dim() - 1,)):
-        return torch.linalg.vecdot(d, d).unsqueeze(-1) / d.shape[-1]
-    return _mean(d * d, dims)
+def _mean_square(x, dims):
+    """The mean of ``x²`` over ``dims`` (RMSNorm).  Over the last axis alone it is each row's dot
+    product with itself."""
+    if dims in ((-1,), (x.dim() - 1,)):
+        return torch.linalg.vecdot(x, x).unsqueeze(-1) / x.shape[-1]
+    return _mean(x * x, dims)
 
 
-def _scale_and_shift(d, var, eps, weight=None, bias=None):
-    """``d · γ / sqrt(var + eps) + β``, with γ = 1 and β = 0 when they are None."""
-    gain = torch.rsqrt(var + eps)
+def _scale_and_shift(x, mean, var, eps, weight=None, bias=None):
+    """``(x − μ) · γ / sqrt(var + eps) + β`` as ``x · a + c``, with one scale ``a = γ / sqrt(var + eps)``
+    and one shift ``c = β − μ · a`` per slice (γ = 1 and β = 0 when None; no μ when None)."""
+    scale = torch.rsqrt(var + eps)
     if weight is not None:
-        gain = gain * weight
-    return d * gain if bias is None else torch.addcmul(bias, d, gain)
+        scale = scale * weight
+    shift = None if mean is None else mean.neg() * scale
+    if bias is not None:
+        shift = bias if shift is None else shift + bias
+    y = x * scale
+    return y if shift is None else y.add_(shift)
 
 
 def _affine(x, weight=None, bias=None):
@@ -121,7 +142,7 @@ def standardize(x, mean, var, eps=1e-5):
     if bool((var < 0).any()):
         raise ValueError("standardize: var must be ≥ 0 everywhere, got negative values")
     _checks.check_no_zero_division("standardize", var, eps)
-    return _scale_and_shift(x - mean, var, eps)
+    return _scale_and_shift(x, mean, var, eps)
 
 
 def normalize(x, dims, eps=1e-5, *, center=True):
@@ -184,7 +205,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                                  momentum)
     else:
         mean, var = _per_channel(running_mean, x), _per_channel(running_var, x)
-        y = _scale_and_shift(_wide(x) - mean, var, eps, weight, bias)
+        y = _scale_and_shift(_wide(x), mean, var, eps, weight, bias)
     return y.to(x.dtype)
 
 
@@ -211,9 +232,10 @@ def sync_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps, s
                          f"processes to compute batch statistics, got {n} (input of shape "
                          f"{tuple(x.shape)} in this process)")
     mean = sum_over_processes(xs.sum(dims, keepdim=True)) / n       # μ of the whole batch
-    d = xs + mean.neg()                                               # x − μ
-    var = sum_over_processes((d * d).sum(dims, keepdim=True)) / n    # σ², biased
-    y = _scale_and_shift(d, var, eps, _per_channel(weight, x), _per_channel(bias, x))
+    c = mean.detach()                                                 # as in _variance
+    squares = F.mse_loss(xs, c.expand_as(xs), reduction="none")       # (x − c)²
+    var = sum_over_processes(squares.sum(dims, keepdim=True)) / n - (mean - c).square()   # σ², biased
+    y = _scale_and_shift(xs, mean, var, eps, _per_channel(weight, x), _per_channel(bias, x))
     if running_mean is not None:
         update_running_stats(running_mean, running_var, mean, var, n, momentum)
     return y.to(x.dtype)
@@ -229,7 +251,7 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
     weight, bias = _per_channel(weight, x), _per_channel(bias, x)
     if not use_input_stats:
         mean, var = _per_channel(running_mean, x), _per_channel(running_var, x)
-        return _scale_and_shift(_wide(x) - mean, var, eps, weight, bias).to(x.dtype)
+        return _scale_and_shift(_wide(x), mean, var, eps, weight, bias).to(x.dtype)
     y, mean, var = _normalize(_wide(x), dims, eps, weight=weight, bias=bias)
     if running_mean is not None:
         update_running_stats(running_mean, running_var, mean.mean(0), var.mean(0),

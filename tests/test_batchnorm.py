@@ -228,8 +228,8 @@ def test_deepcopy_and_train_eval_flags():
 
 @pytest.mark.parametrize("affine", [True, False])
 def test_double_backward_matches_torch(affine):
-    """normlib's hand-written backward pass is itself differentiable (gradient penalties and
-    Hessian-vector products work), and its second derivatives are torch's."""
+    """normlib's backward pass (autograd's, through normlib.functional) is itself differentiable
+    (gradient penalties and Hessian-vector products work), and its second derivatives are torch's."""
     torch.manual_seed(0)
     x = torch.randn(5, 3, 4, dtype=torch.float64)
     results = []

@@ -22,11 +22,11 @@ def test_bench_quick_mode_reports_every_layer(capsys):
 
 
 def test_normlib_saves_about_what_torch_saves_for_backward():
-    """Memory is exact on the CPU (bytes autograd keeps for the backward pass), so it is testable.
-    At the benchmark's sizes every layer keeps what torch keeps (one tensor of the input's size)
-    to within 1%, except LayerNorm: its γ is per feature while 1/σ is per sample, so γ cannot be
-    folded into 1/σ and autograd keeps x̂ for γ's gradient as well as x − μ (2x torch's).
-    (Before issue 11, a custom autograd Function kept BatchNorm at or below torch's bytes.)"""
+    """Memory is exact on the CPU (bytes autograd keeps for the backward pass, each storage once),
+    so it is testable.  At the benchmark's sizes every layer keeps what torch keeps (the input
+    itself) to within 1%, except LayerNorm: its γ is per feature while its scale and shift are per
+    sample, so γ cannot go into them, and autograd keeps x̂ for γ's gradient as well as x (2x
+    torch's)."""
     for row in bench.run("cpu", timing=False):
         limit = 2.01 if row["layer"] == "LayerNorm" else 1.01
         assert row["memory_ratio"] <= limit, (row["layer"], row["memory_ratio"])

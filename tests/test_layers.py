@@ -217,3 +217,26 @@ def test_layer_state_dicts_load_into_torch_and_back():
         fresh.load_state_dict(ours.state_dict(), strict=True)
         x = torch.randn(shape)
         torch.testing.assert_close(back.eval()(x), fresh.eval()(x), msg=twin.name)
+
+
+@pytest.mark.parametrize("twin", TWINS, ids=lambda t: t.name)
+@pytest.mark.parametrize("training", [True, False])
+def test_second_derivatives_are_torchs(twin, training):
+    """Gradient penalties and Hessian-vector products differentiate the backward pass again: the
+    second derivatives of every layer (through its batch statistics, in training) are torch's.
+    (A variance whose mean were detached without its correction term would get the first
+    derivatives right and these wrong: see functional._variance.)"""
+    torch.manual_seed(0)
+    args, shape = twin.cases[0]
+    ours, ref = build_pair(twin, args, {}, torch.float64)
+    x = torch.randn(shape, dtype=torch.float64) * 2 + 1
+    direction = torch.randn(shape, dtype=torch.float64)   # a Hessian-vector product along it
+    results = []
+    for layer in (ours, ref):
+        layer.train(training)
+        xg = x.clone().requires_grad_()
+        (gx,) = torch.autograd.grad((layer(xg) ** 3).sum(), xg, create_graph=True)
+        penalty = (gx ** 2).sum() + (gx * direction).sum()
+        results.append(torch.autograd.grad(penalty, [xg, *layer.parameters()]))
+    for a, b in zip(*results):
+        _same(a, b, torch.float64, f"{twin.name}: second derivative")
