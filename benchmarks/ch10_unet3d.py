@@ -30,19 +30,16 @@ shows and checks claims against.  The record says where and when it was made and
 """
 
 import argparse
-import datetime
-import json
 import pathlib
-import platform
-import resource
 import sys
-import time
 
 import torch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 import normlib as nl  # noqa: E402
+import record_run  # noqa: E402
 
 LR_GRID = [0.001, 0.003, 0.01]
 SCALES = {   # the notebook's scale and the larger one
@@ -153,17 +150,12 @@ def main(argv=None):
     parser.add_argument("--out", default=None,
                         help="where to write the record (required with --quick)")
     args = parser.parse_args(argv)
-    if args.quick and args.out is None:
-        parser.error("--quick writes a smoke-test record: give --out (never the chapter's record)")
+    record_run.quick_needs_out(parser, args)
     scales = QUICK if args.quick else SCALES
     zscore_seeds = [0] if args.quick else ZSCORE_SEEDS
     device = nl.setup(lang="en", seed=0, device=args.device, quiet=True)
-    start_wall, usage = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
-    start_cpu = usage.ru_utime + usage.ru_stime
-
-    def log(*parts):
-        print(f"[{time.perf_counter() - start_wall:6.0f} s]", *parts, flush=True)
-
+    run = record_run.Run()
+    log = run.log
     out = dict(about="Written by benchmarks/ch10_unet3d.py; read by chapter 10. "
                      "Do not edit by hand.",
                command="python benchmarks/ch10_unet3d.py" + (" --quick" if args.quick else ""),
@@ -192,17 +184,9 @@ def main(argv=None):
     out["large"]["in_trained_alone"] = dict(seed=0, test_dice=dice(alone, test_set))
     log("IN trained alone, seed 0:", out["large"]["in_trained_alone"])
 
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    out["made"] = dict(date=datetime.date.today().isoformat(), platform=platform.platform(),
-                       processor=platform.processor() or platform.machine(),
-                       torch=torch.__version__, threads=torch.get_num_threads(),
-                       device=(torch.cuda.get_device_name(device) if device.type == "cuda"
-                               else "cpu"),
-                       cpu_seconds=round(usage.ru_utime + usage.ru_stime - start_cpu),
-                       wall_seconds=round(time.perf_counter() - start_wall))
-    path = pathlib.Path(args.out) if args.out else ROOT / "normlib" / "records" / "ch10_unet3d.json"
-    path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
-    log("wrote", path)
+    out["made"] = run.made(device=(torch.cuda.get_device_name(device) if device.type == "cuda"
+                                   else "cpu"))
+    run.write(out, pathlib.Path(args.out) if args.out else ROOT / "normlib" / "records" / "ch10_unet3d.json")
     return out
 
 

@@ -36,14 +36,9 @@ the chapter's record).
 
 import argparse
 import copy
-import datetime
-import json
 import os
 import pathlib
-import platform
-import resource
 import sys
-import time
 
 PORTABLE_ENV = {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}
 if "--portable" in sys.argv[1:] and any(os.environ.get(k) != v for k, v in PORTABLE_ENV.items()):
@@ -55,7 +50,9 @@ from torch import nn  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 import normlib as nl  # noqa: E402
+import record_run  # noqa: E402
 
 CHAPTER_RATES = [0.03, 0.1, 0.3]          # section 5.2's grid
 RATES = CHAPTER_RATES + [1.0, 3.0]        # the exercise's extended grid
@@ -181,22 +178,15 @@ def main(argv=None):
     parser.add_argument("--out", default=None,
                         help="where to write the record (required with --quick)")
     args = parser.parse_args(argv)
-    if args.quick and args.out is None:
-        parser.error("--quick writes a smoke-test record: give --out (never the chapter's record)")
+    record_run.quick_needs_out(parser, args)
     settings = QUICK if args.quick else SETTINGS
     nl.setup(lang="en", seed=0, quiet=True)
     capability = torch.backends.cpu.get_cpu_capability()
     if args.portable and capability != "DEFAULT":
         sys.exit(f"--portable: torch still uses its {capability} kernels")
-    start_wall, usage = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
-    start_cpu = usage.ru_utime + usage.ru_stime
-
-    def log(*parts):
-        print(f"[{time.perf_counter() - start_wall:5.0f} s]", *parts, flush=True)
-
-    log("settings", settings, "CPU capability", capability)
-    results = experiment(settings, log)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+    run = record_run.Run()
+    run.log("settings", settings, "CPU capability", capability)
+    results = experiment(settings, run.log)
     name = "ch5_rates_portable" if args.portable else "ch5_rates"
     out = dict(
         about="Written by benchmarks/ch5_rates.py; read by chapter 5 (section 5.2 and its last "
@@ -204,15 +194,9 @@ def main(argv=None):
         command="python benchmarks/ch5_rates.py" + (" --portable" if args.portable else "")
                 + (" --quick" if args.quick else ""),
         chapter_rates=CHAPTER_RATES, kinds=KINDS, settings=settings, **results,
-        made=dict(date=datetime.date.today().isoformat(), platform=platform.platform(),
-                  processor=platform.processor() or platform.machine(), torch=torch.__version__,
-                  threads=torch.get_num_threads(), cpu_capability=capability,
-                  cpu_seconds=round(usage.ru_utime + usage.ru_stime - start_cpu),
-                  wall_seconds=round(time.perf_counter() - start_wall)),
+        made=run.made(cpu_capability=capability),
     )
-    path = pathlib.Path(args.out) if args.out else ROOT / "normlib" / "records" / f"{name}.json"
-    path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
-    log("wrote", path)
+    run.write(out, pathlib.Path(args.out) if args.out else ROOT / "normlib" / "records" / f"{name}.json")
     return out
 
 

@@ -1,16 +1,11 @@
 """The benchmarks run and report every layer (timings themselves are not tested: they depend on
 the machine; run `make bench` to see them)."""
 
-import importlib.util
-import pathlib
-
 import torch
 
-# benchmarks/layers.py is a script beside the package, not part of it: load it from its file
-_spec = importlib.util.spec_from_file_location(
-    "bench_layers", pathlib.Path(__file__).parents[1] / "benchmarks" / "layers.py")
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+from conftest import load_script
+
+bench = load_script("layers")
 
 
 def test_bench_quick_mode_reports_every_layer(capsys):
@@ -45,10 +40,7 @@ def test_several_processes_combine_into_medians_and_ranges():
     assert len(bench.combine(rows)) == len(bench.CASES)
 
 # benchmarks/layernorm_autograd.py: its written backward pass is a yardstick, so it must be right
-_spec_ln = importlib.util.spec_from_file_location(
-    "bench_layernorm", pathlib.Path(__file__).parents[1] / "benchmarks" / "layernorm_autograd.py")
-bench_ln = importlib.util.module_from_spec(_spec_ln)
-_spec_ln.loader.exec_module(bench_ln)
+bench_ln = load_script("layernorm_autograd")
 
 
 def test_the_written_layernorm_backward_equals_autograds():

@@ -1,18 +1,14 @@
 """benchmarks/ch10_unet3d.py: a quick smoke run writes a record of the shape chapter 10 reads, and
 the shipped record was made with the script's current settings."""
 
-import importlib.util
 import json
-import pathlib
 
 import pytest
 
 import normlib as nl
+from conftest import load_script
 
-_spec = importlib.util.spec_from_file_location(
-    "bench_ch10", pathlib.Path(__file__).parents[1] / "benchmarks" / "ch10_unet3d.py")
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+bench = load_script("ch10_unet3d")
 
 
 def _check_shape(record, scales):

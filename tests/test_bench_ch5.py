@@ -2,19 +2,17 @@
 script's copy of the chapter's model is the chapter's code (in both editions) and its per-device BN
 agrees with nn.BatchNorm2d, and the shipped records were made with the script's current settings."""
 
-import importlib.util
+import ast
 import json
-import pathlib
 
 import pytest
 import torch
 
 import normlib as nl
+from book_tools import EDITIONS, load, source
+from conftest import ROOT, load_script
 
-_spec = importlib.util.spec_from_file_location(
-    "bench_ch5", pathlib.Path(__file__).parents[1] / "benchmarks" / "ch5_rates.py")
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+bench = load_script("ch5_rates")
 
 
 def _check_shape(record, settings):
@@ -68,35 +66,34 @@ def test_the_shipped_records_were_made_with_the_current_settings(name):
     assert (record["made"]["cpu_capability"] == "DEFAULT") == name.endswith("_portable")
 
 
-@pytest.mark.parametrize("edition", ["ko", "en"])
+def _definitions(code):
+    """The functions and classes defined at the top of ``code``, by name."""
+    return {node.name: node for node in ast.parse(code).body
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+
+
+def _without_docstrings(node):
+    """``node`` as text, its docstrings left out: they follow the edition's language (BOOK_GUIDE §4)."""
+    for inner in ast.walk(node):
+        body = getattr(inner, "body", None)
+        if (isinstance(inner, (ast.FunctionDef, ast.ClassDef)) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+            inner.body = body[1:]
+    return ast.dump(node)
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
 def test_the_scripts_copy_of_the_chapters_model_is_the_chapters(edition):
     """The script copies chapter 5's model code (the notebook's functions are not importable): the
     copy must stay the chapter's, or the records would answer for a different experiment."""
-    import ast
-
-    path = pathlib.Path(__file__).parents[1] / "book" / edition / "05_bn_limits.ipynb"
-    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     chapter = {}
-    for cell in cells:
+    for cell in load(ROOT / "book" / edition / "05_bn_limits.ipynb")["cells"]:
         if cell["cell_type"] != "code":
             continue
         try:
-            body = ast.parse("".join(cell["source"])).body
+            chapter.update(_definitions(source(cell)))
         except SyntaxError:      # the set-up cell's %pip line
             continue
-        for node in body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                chapter[node.name] = node
-    script_path = pathlib.Path(__file__).parents[1] / "benchmarks" / "ch5_rates.py"
-    script = {node.name: node for node in ast.parse(script_path.read_text(encoding="utf-8")).body
-              if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    def code(node):      # docstrings follow the edition's language (BOOK_GUIDE §4): compare the rest
-        for inner in ast.walk(node):
-            body = getattr(inner, "body", None)
-            if (isinstance(inner, (ast.FunctionDef, ast.ClassDef)) and body and isinstance(body[0], ast.Expr)
-                    and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
-                inner.body = body[1:]
-        return ast.dump(node)
-
+    script = _definitions((ROOT / "benchmarks" / "ch5_rates.py").read_text(encoding="utf-8"))
     for name in ("PerDeviceBatchNorm2d", "norm_layer", "cnn"):
-        assert code(script[name]) == code(chapter[name]), name
+        assert _without_docstrings(script[name]) == _without_docstrings(chapter[name]), name

@@ -7,17 +7,14 @@ gone) or when a rendered table no longer equals what the renderer makes of the d
 """
 
 import datetime
-import importlib.util
 import json
 
 import pytest
 
 from book_tools import EDITIONS, ROOT, toc_files
+from conftest import load_script
 
-spec = importlib.util.spec_from_file_location("time_notebooks",
-                                              ROOT / "benchmarks" / "time_notebooks.py")
-time_notebooks = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(time_notebooks)
+time_notebooks = load_script("time_notebooks")
 
 DATA = time_notebooks.DATA
 FIX = "run `.venv/bin/python benchmarks/time_notebooks.py --jobs 2 --write`"
